@@ -1,0 +1,11 @@
+import type {
+  AdapterFactory,
+  AdapterRegistry,
+} from "../src/delivery/contract.ts";
+import { jsonlAdapter } from "./jsonl/index.ts";
+
+/** Every adapter type this build knows, by the `type` name used in config. */
+export const adapterRegistry: AdapterRegistry = new Map<
+  string,
+  AdapterFactory<any>
+>([jsonlAdapter].map((factory) => [factory.type, factory]));

@@ -1,0 +1,49 @@
+import { appendFile, mkdir } from "node:fs/promises";
+import { dirname, isAbsolute, join } from "node:path";
+import * as yup from "yup";
+
+import type { AdapterFactory } from "../../src/delivery/contract.ts";
+import { TransientDeliveryError } from "../../src/delivery/errors.ts";
+import { EVENT_TYPES } from "../../src/orders/events.ts";
+
+export const jsonlOptionsSchema = yup
+  .object({
+    /** File the events are appended to; a relative path starts at the data folder. Default `events.jsonl`. */
+    path: yup.string().trim().min(1).default("events.jsonl"),
+  })
+  .noUnknown(true, "unknown key ${unknown}; allowed: path");
+
+export type JsonlOptions = yup.InferType<typeof jsonlOptionsSchema>;
+
+/**
+ * Appends every event it receives to a file as one JSON object a line. A failed append is
+ * transient: the disk may have room again later.
+ */
+export const jsonlAdapter: AdapterFactory<JsonlOptions> = {
+  type: "jsonl",
+  optionsSchema: jsonlOptionsSchema,
+  defaultEvents: EVENT_TYPES,
+  create(options, deps) {
+    const file = isAbsolute(options.path)
+      ? options.path
+      : join(deps.dataDir, options.path);
+    return {
+      type: "jsonl",
+      async start() {
+        await mkdir(dirname(file), { recursive: true });
+      },
+      async handle(event, context) {
+        const line = `${JSON.stringify({ ...event, idempotencyKey: context.idempotencyKey })}\n`;
+        try {
+          await appendFile(file, line, "utf8");
+        } catch (error) {
+          throw new TransientDeliveryError(
+            `cannot append to ${file}: ${(error as Error).message}`,
+            {},
+            { cause: error },
+          );
+        }
+      },
+    };
+  },
+};

@@ -1,0 +1,554 @@
+import type { Logger } from "pino";
+
+import { businessDateOf } from "../bbot/business-date.ts";
+import type { AdapterEntry, RestaurantConfig } from "../config/schema.ts";
+import { eventPartitionOf, type DeliveryPlanner } from "../orders/ingest.ts";
+import {
+  stableId,
+  subscribes,
+  type BridgeEvent,
+  type DeadLetterEvent,
+} from "../orders/events.ts";
+import { redactOrder } from "../orders/model.ts";
+import { BUCKETS } from "../store/keys.ts";
+import type { Store, StoreOp } from "../store/store.ts";
+import { CircuitBreaker, retryDelay } from "./backoff.ts";
+import type { Adapter, Clock } from "./contract.ts";
+import {
+  PermanentDeliveryError,
+  TransientDeliveryError,
+  type FailureDetails,
+} from "./errors.ts";
+import { DeliveryOperations } from "./operations.ts";
+import {
+  HISTORY_LIMIT,
+  newDelivery,
+  saveDeliveryOps,
+  type AttemptRecord,
+  type DeliveryRecord,
+} from "./records.ts";
+
+/** A configured adapter of one restaurant, with its own breaker and concurrency count. */
+export interface AdapterSlot {
+  key: string;
+  restaurant: RestaurantConfig;
+  entry: AdapterEntry;
+  adapter: Adapter;
+  events: readonly string[];
+  breaker: CircuitBreaker;
+  active: number;
+}
+
+export interface DeliveryEngineOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  pollIntervalMs: number;
+  random?: () => number;
+  /** Called after each attempt, for metrics. */
+  onAttempt?: (
+    slot: AdapterSlot,
+    outcome: AttemptRecord["outcome"],
+    durationMs: number,
+  ) => void;
+}
+
+/** Ends an attempt that outlives its time limit even when the adapter ignores its abort signal. */
+class AttemptTimeout extends TransientDeliveryError {}
+
+/**
+ * The delivery engine: plans one outbox row per event and subscribed adapter, runs due
+ * deliveries one at a time per order and adapter in event order, retries transient failures
+ * with backoff, dead-letters permanent ones and pauses failing destinations with a breaker.
+ */
+export class DeliveryEngine implements DeliveryPlanner {
+  readonly slots = new Map<string, AdapterSlot>();
+  /** Pending and dead deliveries: the whole outbox, always in memory. */
+  readonly open = new Map<string, DeliveryRecord>();
+  readonly operations: DeliveryOperations;
+  private readonly running = new Map<
+    string,
+    { controller: AbortController; done: Promise<void> }
+  >();
+  private timer: NodeJS.Timeout | undefined;
+  private tickScheduled = false;
+  private stopping = false;
+  private readonly random: () => number;
+
+  constructor(private readonly options: DeliveryEngineOptions) {
+    this.random = options.random ?? Math.random;
+    this.operations = new DeliveryOperations(
+      this,
+      options.store,
+      options.clock,
+    );
+  }
+
+  /** Registers a configured adapter; call before `start`. */
+  addAdapter(
+    restaurant: RestaurantConfig,
+    entry: AdapterEntry,
+    adapter: Adapter,
+    defaultEvents: readonly string[],
+  ): void {
+    const key = slotKey(restaurant.id, entry.name);
+    const logger = this.options.logger.child({
+      restaurantId: restaurant.id,
+      adapter: entry.name,
+    });
+    const breaker = new CircuitBreaker(entry.breaker, (from, to, failures) => {
+      logger.warn(
+        { from, to, consecutiveFailures: failures },
+        `circuit breaker ${from} -> ${to}`,
+      );
+    });
+    this.slots.set(key, {
+      key,
+      restaurant,
+      entry,
+      adapter,
+      events: entry.events ?? defaultEvents,
+      breaker,
+      active: 0,
+    });
+  }
+
+  /** Loads the outbox, starts the adapters and the worker loop. */
+  async start(): Promise<void> {
+    for (let bucket = 0; bucket < BUCKETS; bucket += 1) {
+      const partition = bucket.toString(16).padStart(2, "0");
+      for (const [, record] of await this.options.store.rows<DeliveryRecord>(
+        "outbox",
+        partition,
+      )) {
+        this.open.set(record.id, record);
+      }
+    }
+    for (const slot of this.slots.values()) await slot.adapter.start?.();
+
+    this.timer = setInterval(() => this.tick(), this.options.pollIntervalMs);
+    this.timer.unref();
+    this.options.logger.info(
+      { open: this.open.size, adapters: this.slots.size },
+      "delivery engine started",
+    );
+    this.schedule();
+  }
+
+  /**
+   * Stops taking new attempts, waits for running ones up to `deadlineMs`, aborts the rest
+   * (they stay pending and run again after a restart) and stops the adapters.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+
+    const running = [...this.running.values()];
+    const deadline = new Promise<void>((resolve) =>
+      setTimeout(resolve, deadlineMs).unref(),
+    );
+    await Promise.race([
+      Promise.allSettled(running.map((item) => item.done)),
+      deadline,
+    ]);
+    for (const item of this.running.values())
+      item.controller.abort(new Error("the service is stopping"));
+    await Promise.allSettled(
+      [...this.running.values()].map((item) => item.done),
+    );
+
+    for (const slot of this.slots.values()) await slot.adapter.stop?.();
+  }
+
+  /** Plans one delivery per subscribed, enabled adapter of each event's restaurant. */
+  plan(
+    events: readonly BridgeEvent[],
+    now: number,
+    exceptAdapter?: string,
+  ): StoreOp[] {
+    const ops: StoreOp[] = [];
+    for (const event of events) {
+      for (const slot of this.slots.values()) {
+        if (slot.restaurant.id !== event.restaurantId || !slot.entry.enabled)
+          continue;
+        if (
+          !subscribes(slot.events, event.type) ||
+          slot.entry.name === exceptAdapter
+        )
+          continue;
+        const record = newDelivery({
+          eventId: event.id,
+          eventPartition: eventPartitionOf(event),
+          eventType: event.type,
+          restaurantId: event.restaurantId,
+          adapter: slot.entry.name,
+          orderId: event.orderId,
+          sequence: "sequence" in event ? event.sequence : 0,
+          now,
+        });
+        ops.push(...saveDeliveryOps(record));
+      }
+    }
+    return ops;
+  }
+
+  /** Takes note of committed outbox rows and wakes the worker. */
+  committed(ops: readonly StoreOp[]): void {
+    for (const op of ops) {
+      if (op.table !== "outbox") continue;
+      if (op.value === undefined) this.open.delete(op.key);
+      else this.open.set(op.key, op.value as DeliveryRecord);
+    }
+    this.schedule();
+  }
+
+  /**
+   * Stores events produced outside order ingest (dead letters, journal entries) with their
+   * deliveries in one durable write.
+   */
+  async publish(
+    events: readonly BridgeEvent[],
+    exceptAdapter?: string,
+    extraOps: readonly StoreOp[] = [],
+  ): Promise<void> {
+    const now = this.options.clock.now();
+    const ops: StoreOp[] = [
+      ...extraOps,
+      ...events.map((event) => ({
+        table: "events" as const,
+        partition: eventPartitionOf(event),
+        key: event.id,
+        value: event,
+      })),
+      ...this.plan(events, now, exceptAdapter),
+    ];
+    await this.options.store.commit(ops);
+    this.committed(ops);
+  }
+
+  /** Attempts currently running. */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /** Runs the worker once soon; many calls in one turn of the event loop run it once. */
+  schedule(): void {
+    if (this.tickScheduled || this.stopping) return;
+    this.tickScheduled = true;
+    setImmediate(() => {
+      this.tickScheduled = false;
+      this.tick();
+    });
+  }
+
+  /** Starts every due delivery that ordering, concurrency and breakers allow. */
+  tick(): void {
+    if (this.stopping) return;
+    const now = this.options.clock.now();
+
+    for (const [slotKeyName, chains] of this.chainsBySlot()) {
+      const slot = this.slots.get(slotKeyName);
+      if (!slot) continue;
+      for (const chain of chains) {
+        if (slot.active >= slot.entry.concurrency) break;
+        const head = chain[0]!;
+        if (
+          head.status !== "pending" ||
+          head.nextAttemptAt > now ||
+          this.running.has(head.id)
+        )
+          continue;
+        if (!slot.breaker.allows(now)) break;
+        this.startAttempt(slot, head);
+      }
+    }
+  }
+
+  /**
+   * Groups open deliveries by adapter into chains, one per order, sorted by event sequence.
+   * Only a chain's head may run, which keeps each order's events in order per adapter; a dead
+   * head holds back its order's later events until an operator retries or discards it.
+   */
+  private chainsBySlot(): Map<string, DeliveryRecord[][]> {
+    const chains = new Map<string, Map<string, DeliveryRecord[]>>();
+    for (const record of this.open.values()) {
+      const key = slotKey(record.restaurantId, record.adapter);
+      let bySlot = chains.get(key);
+      if (!bySlot) chains.set(key, (bySlot = new Map()));
+      const chainKey = record.orderId ?? record.id;
+      const chain = bySlot.get(chainKey);
+      if (chain) chain.push(record);
+      else bySlot.set(chainKey, [record]);
+    }
+
+    const result = new Map<string, DeliveryRecord[][]>();
+    for (const [key, bySlot] of chains) {
+      const list = [...bySlot.values()];
+      for (const chain of list)
+        chain.sort(
+          (a, b) => a.sequence - b.sequence || a.createdAt - b.createdAt,
+        );
+      list.sort((a, b) => a[0]!.nextAttemptAt - b[0]!.nextAttemptAt);
+      result.set(key, list);
+    }
+    return result;
+  }
+
+  private startAttempt(slot: AdapterSlot, record: DeliveryRecord): void {
+    const controller = new AbortController();
+    slot.active += 1;
+    slot.breaker.started();
+    const done = this.attempt(slot, record, controller)
+      .catch((error: Error) => {
+        this.options.logger.error(
+          { err: error, deliveryId: record.id },
+          "delivery bookkeeping failed",
+        );
+      })
+      .finally(() => {
+        slot.active -= 1;
+        this.running.delete(record.id);
+        this.schedule();
+      });
+    this.running.set(record.id, { controller, done });
+  }
+
+  private async attempt(
+    slot: AdapterSlot,
+    record: DeliveryRecord,
+    controller: AbortController,
+  ): Promise<void> {
+    const attempt = record.attempts + 1;
+    const logger = this.options.logger.child({
+      deliveryId: record.id,
+      eventId: record.eventId,
+      eventType: record.eventType,
+      orderId: record.orderId,
+      restaurantId: record.restaurantId,
+      adapter: record.adapter,
+      attempt,
+    });
+    const started = this.options.clock.now();
+    const startedAt = performance.now();
+
+    let failure: Error | undefined;
+    try {
+      const event = await this.loadEvent(record);
+      await this.runWithTimeout(
+        slot,
+        event,
+        record,
+        attempt,
+        controller,
+        logger,
+      );
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+    }
+
+    if (
+      controller.signal.aborted &&
+      this.stopping &&
+      !(failure instanceof AttemptTimeout)
+    ) {
+      // Cut short by shutdown: the attempt does not count and the delivery stays pending.
+      slot.breaker.settled();
+      logger.info("attempt cancelled by shutdown; it runs again after restart");
+      return;
+    }
+
+    const durationMs = Math.round(performance.now() - startedAt);
+    const updated = this.recordOutcome(
+      slot,
+      record,
+      attempt,
+      started,
+      durationMs,
+      failure,
+      logger,
+    );
+    this.options.onAttempt?.(slot, updated.history.at(-1)!.outcome, durationMs);
+
+    const ops = saveDeliveryOps(updated);
+    if (
+      updated.status === "dead" &&
+      record.eventType !== "delivery.dead_lettered"
+    ) {
+      const alert = deadLetterEvent(
+        updated,
+        slot.restaurant,
+        this.options.clock.now(),
+      );
+      await this.publish([alert], record.adapter, ops);
+    } else {
+      await this.options.store.commit(ops);
+      this.committed(ops);
+    }
+  }
+
+  private async loadEvent(record: DeliveryRecord): Promise<BridgeEvent> {
+    const event = await this.options.store.get<BridgeEvent>(
+      "events",
+      record.eventPartition,
+      record.eventId,
+    );
+    if (!event) {
+      throw new PermanentDeliveryError(
+        `event ${record.eventId} is not in the store (partition ${record.eventPartition})`,
+      );
+    }
+    return event;
+  }
+
+  private async runWithTimeout(
+    slot: AdapterSlot,
+    event: BridgeEvent,
+    record: DeliveryRecord,
+    attempt: number,
+    controller: AbortController,
+    logger: Logger,
+  ): Promise<void> {
+    const visible: BridgeEvent =
+      "order" in event
+        ? { ...event, order: redactOrder(event.order, slot.entry.personalData) }
+        : event;
+
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const error = new AttemptTimeout(
+          `attempt timed out after ${slot.entry.timeoutMs} ms`,
+        );
+        controller.abort(error);
+        reject(error);
+      }, slot.entry.timeoutMs);
+    });
+    try {
+      await Promise.race([
+        slot.adapter.handle(visible, {
+          idempotencyKey: record.idempotencyKey,
+          deliveryId: record.id,
+          attempt,
+          signal: controller.signal,
+          timeoutMs: slot.entry.timeoutMs,
+          logger,
+          clock: this.options.clock,
+        }),
+        timeout,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private recordOutcome(
+    slot: AdapterSlot,
+    record: DeliveryRecord,
+    attempt: number,
+    started: number,
+    durationMs: number,
+    failure: Error | undefined,
+    logger: Logger,
+  ): DeliveryRecord {
+    const now = this.options.clock.now();
+    const details: FailureDetails =
+      failure instanceof TransientDeliveryError ||
+      failure instanceof PermanentDeliveryError
+        ? failure.details
+        : {};
+    const permanent = failure instanceof PermanentDeliveryError;
+    const outcome: AttemptRecord["outcome"] = !failure
+      ? "delivered"
+      : permanent
+        ? "permanent"
+        : "transient";
+
+    const entry: AttemptRecord = { attempt, at: started, durationMs, outcome };
+    if (failure) entry.message = failure.message;
+    if (details.status !== undefined) entry.status = details.status;
+
+    const updated: DeliveryRecord = {
+      ...record,
+      attempts: attempt,
+      updatedAt: now,
+      history: [...record.history, entry].slice(-HISTORY_LIMIT),
+    };
+
+    if (!failure) {
+      slot.breaker.succeeded();
+      logger.info({ durationMs }, "delivered");
+      return { ...updated, status: "delivered", deliveredAt: now };
+    }
+
+    updated.lastError = { at: now, message: failure.message };
+    if (details.status !== undefined) updated.lastError.status = details.status;
+    if (details.bodyExcerpt)
+      updated.lastError.bodyExcerpt = details.bodyExcerpt;
+
+    if (permanent) {
+      slot.breaker.succeeded();
+      logger.error(
+        { err: failure, status: details.status, durationMs },
+        "delivery failed permanently; moved to dead letters",
+      );
+      return { ...updated, status: "dead", reason: failure.message };
+    }
+
+    slot.breaker.failed(now);
+    const policy = slot.entry.retry;
+    if (attempt >= policy.maxAttempts) {
+      logger.error(
+        { err: failure, durationMs },
+        `delivery gave up after ${attempt} attempts; moved to dead letters`,
+      );
+      return {
+        ...updated,
+        status: "dead",
+        reason: `gave up after ${attempt} attempts: ${failure.message}`,
+      };
+    }
+
+    const delay =
+      details.retryAfterMs ?? retryDelay(policy, attempt, this.random);
+    const nextAttemptAt = now + delay;
+    logger.warn(
+      { err: failure, status: details.status, durationMs, retryInMs: delay },
+      "delivery attempt failed; will retry",
+    );
+    return { ...updated, nextAttemptAt };
+  }
+}
+
+/** The key of a restaurant's adapter in the engine and in metrics. */
+export function slotKey(restaurantId: string, adapter: string): string {
+  return `${restaurantId}/${adapter}`;
+}
+
+function deadLetterEvent(
+  record: DeliveryRecord,
+  restaurant: RestaurantConfig,
+  now: number,
+): DeadLetterEvent {
+  const detectedAt = new Date(now).toISOString();
+  return {
+    id: stableId("evt", "dead-letter", record.id, String(record.attempts)),
+    type: "delivery.dead_lettered",
+    restaurantId: record.restaurantId,
+    orderId: record.orderId,
+    occurredAt: detectedAt,
+    detectedAt,
+    detectedBusinessDate: businessDateOf(
+      now,
+      restaurant.timeZone,
+      restaurant.businessDayCutoffHour,
+    ),
+    change: {
+      deliveryId: record.id,
+      adapter: record.adapter,
+      eventId: record.eventId,
+      eventType: record.eventType,
+      attempts: record.attempts,
+      reason: record.reason ?? "unknown",
+    },
+  };
+}

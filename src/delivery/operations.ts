@@ -1,0 +1,234 @@
+import { shiftDate } from "../bbot/business-date.ts";
+import { dayPartition } from "../store/keys.ts";
+import type { Store } from "../store/store.ts";
+import type { Clock } from "./contract.ts";
+import type { DeliveryEngine } from "./engine.ts";
+import {
+  saveDeliveryOps,
+  type DeliveryRecord,
+  type DeliveryStatus,
+} from "./records.ts";
+
+/** Which deliveries an operator command applies to. Every given field must match. */
+export interface DeliveryFilter {
+  ids?: string[];
+  status?: DeliveryStatus | "open";
+  restaurant?: string;
+  adapter?: string;
+  eventType?: string;
+  orderId?: string;
+  /** Epoch milliseconds; compared with the delivery's creation time. */
+  since?: number;
+  until?: number;
+  limit?: number;
+}
+
+/** The result of a bulk operator command. */
+export interface BulkResult {
+  matched: number;
+  changed: string[];
+  skipped: { id: string; reason: string }[];
+}
+
+/**
+ * What an operator can do with deliveries, shared by the CLI and the admin API: list, inspect,
+ * retry (dead letters, pending ones and finished ones alike) and discard with a reason.
+ */
+export class DeliveryOperations {
+  constructor(
+    private readonly engine: DeliveryEngine,
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Lists deliveries, newest first. Finished ones are read from the days the filter spans. */
+  async list(filter: DeliveryFilter): Promise<DeliveryRecord[]> {
+    const status = filter.status ?? "open";
+    let records: DeliveryRecord[];
+    if (status === "open" || status === "pending" || status === "dead") {
+      records = [...this.engine.open.values()];
+    } else {
+      records = await this.finished(filter);
+    }
+
+    const matching = records.filter((record) =>
+      matches(record, { ...filter, status }),
+    );
+    matching.sort(
+      (a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id),
+    );
+    return filter.limit ? matching.slice(0, filter.limit) : matching;
+  }
+
+  /** Finds one delivery by id: open ones first, then finished ones of the retention period. */
+  async get(
+    id: string,
+    retentionDays = 7,
+  ): Promise<DeliveryRecord | undefined> {
+    const open = this.engine.open.get(id);
+    if (open) return open;
+    const since = this.clock.now() - (retentionDays + 1) * 86_400_000;
+    return (await this.finished({ since })).find((record) => record.id === id);
+  }
+
+  /**
+   * Makes matching deliveries pending again with a fresh retry schedule, keeping their history
+   * and idempotency key. By default only dead letters match a filter without ids.
+   */
+  async retry(filter: DeliveryFilter): Promise<BulkResult> {
+    const targets = await this.targets(filter, "dead");
+    const now = this.clock.now();
+    const result: BulkResult = {
+      matched: targets.length,
+      changed: [],
+      skipped: [],
+    };
+
+    for (const record of targets) {
+      if (
+        this.engine.open.get(record.id)?.status === "pending" &&
+        record.nextAttemptAt <= now
+      ) {
+        result.skipped.push({
+          id: record.id,
+          reason: "already pending and due",
+        });
+        continue;
+      }
+      const retried: DeliveryRecord = {
+        ...record,
+        status: "pending",
+        attempts: 0,
+        nextAttemptAt: now,
+        updatedAt: now,
+        reason: null,
+        deliveredAt: null,
+      };
+      const ops = [...removeFinishedOps(record), ...saveDeliveryOps(retried)];
+      await this.store.commit(ops);
+      this.engine.committed(ops);
+      result.changed.push(record.id);
+    }
+    return result;
+  }
+
+  /** Moves matching open deliveries out of the outbox with the operator's reason. */
+  async discard(filter: DeliveryFilter, reason: string): Promise<BulkResult> {
+    const targets = await this.targets(filter, "dead");
+    const now = this.clock.now();
+    const result: BulkResult = {
+      matched: targets.length,
+      changed: [],
+      skipped: [],
+    };
+
+    for (const record of targets) {
+      if (record.status !== "pending" && record.status !== "dead") {
+        result.skipped.push({
+          id: record.id,
+          reason: `already ${record.status}`,
+        });
+        continue;
+      }
+      const discarded: DeliveryRecord = {
+        ...record,
+        status: "discarded",
+        reason,
+        updatedAt: now,
+      };
+      const ops = saveDeliveryOps(discarded);
+      await this.store.commit(ops);
+      this.engine.committed(ops);
+      result.changed.push(record.id);
+    }
+    return result;
+  }
+
+  /** Deletes finished deliveries older than the retention period, a whole day file at a time. */
+  async prune(retentionDays: number): Promise<number> {
+    const oldestKept = shiftDate(
+      dayPartition(this.clock.now()),
+      -retentionDays,
+    );
+    let dropped = 0;
+    for (const partition of await this.store.partitions("delivered")) {
+      if (partition.slice(0, 10) < oldestKept) {
+        await this.store.dropPartition("delivered", partition);
+        dropped += 1;
+      }
+    }
+    return dropped;
+  }
+
+  private async targets(
+    filter: DeliveryFilter,
+    defaultStatus: DeliveryStatus,
+  ): Promise<DeliveryRecord[]> {
+    if (filter.ids && filter.ids.length > 0) {
+      const found: DeliveryRecord[] = [];
+      for (const id of filter.ids) {
+        const record = await this.get(id);
+        if (record) found.push(record);
+      }
+      return found.filter((record) =>
+        matches(record, { ...filter, ids: undefined, status: filter.status }),
+      );
+    }
+    return this.list({
+      ...filter,
+      status: filter.status ?? defaultStatus,
+      limit: undefined,
+    });
+  }
+
+  private async finished(filter: DeliveryFilter): Promise<DeliveryRecord[]> {
+    const since =
+      filter.since === undefined ? undefined : dayPartition(filter.since);
+    const records: DeliveryRecord[] = [];
+    for (const partition of await this.store.partitions("delivered")) {
+      if (since !== undefined && partition.slice(0, 10) < since) continue;
+      for (const [, record] of await this.store.rows<DeliveryRecord>(
+        "delivered",
+        partition,
+      )) {
+        records.push(record);
+      }
+    }
+    return records;
+  }
+}
+
+function matches(record: DeliveryRecord, filter: DeliveryFilter): boolean {
+  if (filter.ids && filter.ids.length > 0 && !filter.ids.includes(record.id))
+    return false;
+  if (
+    filter.status &&
+    filter.status !== "open" &&
+    record.status !== filter.status
+  )
+    return false;
+  if (
+    filter.status === "open" &&
+    record.status !== "pending" &&
+    record.status !== "dead"
+  )
+    return false;
+  if (filter.restaurant && record.restaurantId !== filter.restaurant)
+    return false;
+  if (filter.adapter && record.adapter !== filter.adapter) return false;
+  if (filter.eventType && record.eventType !== filter.eventType) return false;
+  if (filter.orderId && record.orderId !== filter.orderId) return false;
+  if (filter.since !== undefined && record.createdAt < filter.since)
+    return false;
+  if (filter.until !== undefined && record.createdAt > filter.until)
+    return false;
+  return true;
+}
+
+/** Removes a finished delivery's row from the `delivered` table before it is reopened. */
+function removeFinishedOps(record: DeliveryRecord) {
+  if (record.status === "pending" || record.status === "dead") return [];
+  return saveDeliveryOps(record)
+    .filter((op) => op.table === "delivered")
+    .map((op) => ({ ...op, value: undefined }));
+}

@@ -1,0 +1,29 @@
+import { createHash } from "node:crypto";
+
+/**
+ * Number of files each business date's orders and events are spread over. Sixteen keeps one
+ * file of a busy day (tens of thousands of orders) to a few megabytes, which serializes in
+ * milliseconds during compaction.
+ */
+export const BUCKETS = 16;
+
+/** The bucket of an id, as two hex digits. */
+export function bucketOf(id: string): string {
+  const first = createHash("md5").update(id).digest()[0]!;
+  return (first % BUCKETS).toString(16).padStart(2, "0");
+}
+
+/** The partition of an order's row: its business date and its id's bucket. */
+export function orderPartition(businessDate: string, orderId: string): string {
+  return `${businessDate}.${bucketOf(orderId)}`;
+}
+
+/** The partition of a UTC day, for records kept by the day they were made. */
+export function dayPartition(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 10);
+}
+
+/** The business date part of a partition name. */
+export function dateOfPartition(partition: string): string {
+  return partition.slice(0, 10);
+}

@@ -1,0 +1,260 @@
+import { open, readdir, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { Low } from "lowdb";
+import { DataFile } from "lowdb/node";
+
+import { StoreCorruptError } from "./errors.ts";
+
+/** The JSON document of one partition file. */
+export interface PartitionDocument<T> {
+  rows: Record<string, T>;
+}
+
+interface LoadedPartition<T> {
+  db: Low<PartitionDocument<T>>;
+  dirty: boolean;
+  lastUsed: number;
+  pins: number;
+}
+
+const PARTITION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Tells whether a string can name a partition file. */
+export function isPartitionName(name: string): boolean {
+  return PARTITION_NAME.test(name) && !name.includes("..");
+}
+
+/**
+ * One table of the store: rows by key, spread over partition files that lowdb reads and
+ * writes as compact JSON (`<data>/<table>/<partition>.json`). Only partitions in use stay in
+ * memory. Rows change in memory through `put` and `remove`; `flush` writes the changed
+ * partitions, which the store does during compaction, never on the request path.
+ */
+export class PartitionedTable<T> {
+  private readonly loaded = new Map<string, LoadedPartition<T>>();
+  private readonly loading = new Map<string, Promise<LoadedPartition<T>>>();
+
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+  ) {}
+
+  /** Lists partitions on disk and in memory. */
+  async partitions(): Promise<string[]> {
+    const names = new Set(this.loaded.keys());
+    for (const file of await readdir(this.dir).catch(() => [] as string[])) {
+      if (file.endsWith(".json")) names.add(file.slice(0, -".json".length));
+    }
+    return [...names].sort();
+  }
+
+  /**
+   * Checks that every partition file ends like a complete JSON document, without parsing it,
+   * so a file cut short is found at start-up rather than when an old day is next read.
+   */
+  async checkFiles(): Promise<void> {
+    for (const partition of await this.partitions()) {
+      const file = this.fileOf(partition);
+      const size = (await stat(file).catch(() => undefined))?.size;
+      if (size === undefined) continue;
+      if (size === 0) throw new StoreCorruptError(file, "the file is empty");
+
+      const handle = await open(file, "r");
+      try {
+        const tail = Buffer.alloc(Math.min(16, size));
+        await handle.read(tail, 0, tail.length, size - tail.length);
+        if (!tail.toString("utf8").trimEnd().endsWith("}")) {
+          throw new StoreCorruptError(
+            file,
+            "the file ends before its JSON document does",
+          );
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+  }
+
+  /** Loads a partition into memory (once, however many callers ask at the same time). */
+  async load(partition: string, now: number): Promise<void> {
+    await this.loadPartition(partition, now);
+  }
+
+  /** Reads a row, loading its partition when needed. */
+  async get(
+    partition: string,
+    key: string,
+    now: number,
+  ): Promise<T | undefined> {
+    const loaded = await this.loadPartition(partition, now);
+    return loaded.db.data.rows[key];
+  }
+
+  /** Reads a row of a partition that is already in memory. */
+  peek(partition: string, key: string): T | undefined {
+    return this.loaded.get(partition)?.db.data.rows[key];
+  }
+
+  /** Returns every row of a partition, loading it when needed. */
+  async rows(partition: string, now: number): Promise<[string, T][]> {
+    const loaded = await this.loadPartition(partition, now);
+    return Object.entries(loaded.db.data.rows);
+  }
+
+  /** Keeps a loaded partition in memory until `unpin`, while a commit depends on it. */
+  pin(partition: string): void {
+    const loaded = this.loaded.get(partition);
+    if (loaded) loaded.pins += 1;
+  }
+
+  unpin(partition: string): void {
+    const loaded = this.loaded.get(partition);
+    if (loaded) loaded.pins = Math.max(0, loaded.pins - 1);
+  }
+
+  /** Writes a row into a loaded partition. Throws when the partition is not in memory. */
+  put(partition: string, key: string, value: T): void {
+    const loaded = this.requireLoaded(partition);
+    loaded.db.data.rows[key] = value;
+    loaded.dirty = true;
+  }
+
+  /** Removes a row from a loaded partition. Throws when the partition is not in memory. */
+  remove(partition: string, key: string): void {
+    const loaded = this.requireLoaded(partition);
+    if (key in loaded.db.data.rows) {
+      delete loaded.db.data.rows[key];
+      loaded.dirty = true;
+    }
+  }
+
+  /** Partitions changed in memory since their last write. */
+  dirtyPartitions(): string[] {
+    return [...this.loaded]
+      .filter(([, loaded]) => loaded.dirty)
+      .map(([name]) => name);
+  }
+
+  /**
+   * Writes one changed partition through lowdb and flushes it to disk. lowdb writes a
+   * temporary file and renames it but does not call fsync, so this does.
+   */
+  async flush(partition: string): Promise<void> {
+    const loaded = this.loaded.get(partition);
+    if (!loaded || !loaded.dirty) return;
+
+    loaded.dirty = false;
+    try {
+      await loaded.db.write();
+      const handle = await open(this.fileOf(partition), "r");
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      loaded.dirty = true;
+      throw error;
+    }
+  }
+
+  /** Drops clean, unpinned partitions that have not been used for `idleMs`. */
+  evictIdle(now: number, idleMs: number): number {
+    let evicted = 0;
+    for (const [name, loaded] of this.loaded) {
+      if (
+        !loaded.dirty &&
+        loaded.pins === 0 &&
+        now - loaded.lastUsed >= idleMs
+      ) {
+        this.loaded.delete(name);
+        evicted += 1;
+      }
+    }
+    return evicted;
+  }
+
+  /** Deletes a partition from memory and disk, for retention pruning. */
+  async drop(partition: string): Promise<void> {
+    this.loaded.delete(partition);
+    await rm(this.fileOf(partition), { force: true });
+  }
+
+  get loadedCount(): number {
+    return this.loaded.size;
+  }
+
+  private fileOf(partition: string): string {
+    if (!isPartitionName(partition)) {
+      throw new RangeError(
+        `invalid partition name ${JSON.stringify(partition)}`,
+      );
+    }
+    return join(this.dir, `${partition}.json`);
+  }
+
+  private requireLoaded(partition: string): LoadedPartition<T> {
+    const loaded = this.loaded.get(partition);
+    if (!loaded) {
+      throw new Error(
+        `partition ${this.name}/${partition} is not loaded; load it before changing it`,
+      );
+    }
+    return loaded;
+  }
+
+  private async loadPartition(
+    partition: string,
+    now: number,
+  ): Promise<LoadedPartition<T>> {
+    const existing = this.loaded.get(partition);
+    if (existing) {
+      existing.lastUsed = now;
+      return existing;
+    }
+
+    let pending = this.loading.get(partition);
+    if (!pending) {
+      pending = this.readPartition(partition, now).finally(() =>
+        this.loading.delete(partition),
+      );
+      this.loading.set(partition, pending);
+    }
+    return pending;
+  }
+
+  private async readPartition(
+    partition: string,
+    now: number,
+  ): Promise<LoadedPartition<T>> {
+    const file = this.fileOf(partition);
+    const adapter = new DataFile<PartitionDocument<T>>(file, {
+      parse: JSON.parse,
+      stringify: (data) => JSON.stringify(data),
+    });
+    const db = new Low<PartitionDocument<T>>(adapter, { rows: {} });
+    try {
+      await db.read();
+    } catch (error) {
+      throw new StoreCorruptError(file, (error as Error).message, {
+        cause: error,
+      });
+    }
+    if (
+      db.data === null ||
+      typeof db.data !== "object" ||
+      typeof db.data.rows !== "object"
+    ) {
+      throw new StoreCorruptError(file, 'the document has no "rows" object');
+    }
+
+    const loaded: LoadedPartition<T> = {
+      db,
+      dirty: false,
+      lastUsed: now,
+      pins: 0,
+    };
+    this.loaded.set(partition, loaded);
+    return loaded;
+  }
+}
