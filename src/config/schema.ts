@@ -131,7 +131,119 @@ export const restaurantSchema = yup
       .required(),
     adapters: yup.array(adapterEntrySchema.required()).default([]),
     /** Settings for the nightly accounting export; absent means no export. */
-    export: yup.object().optional().default(undefined),
+    export: yup
+      .object({
+        /** False keeps the settings but stops the nightly run and catch-up. Default true. */
+        enabled: yup.boolean().default(true),
+        /** Local time of the nightly run, `HH:MM` (24-hour) in the restaurant's time zone. Default 06:00. */
+        scheduleTime: yup
+          .string()
+          .matches(
+            /^([01]\d|2[0-3]):[0-5]\d$/,
+            "must be HH:MM (24-hour) such as 06:00",
+          )
+          .default("06:00"),
+        /** Files written per journal entry: qbo-csv, xero-csv, iif and json. Default json. */
+        formats: yup
+          .array(
+            yup
+              .string()
+              .required()
+              .oneOf(
+                ["qbo-csv", "xero-csv", "iif", "json"],
+                "must be one of: qbo-csv, xero-csv, iif, json",
+              ),
+          )
+          .min(1)
+          .default(["json"]),
+        /** Finished business dates before today that start-up and the nightly run look back over. Default 7. */
+        catchUpDays: yup.number().integer().min(1).max(366).default(7),
+        /** Starts CSV files with a UTF-8 byte-order mark, so spreadsheets read accents right. Default true. */
+        byteOrderMark: yup.boolean().default(true),
+        /** Xero's tax rate name written on every manual journal line. Default "Tax Exempt". */
+        xeroTaxRate: yup.string().trim().min(1).default("Tax Exempt"),
+        /** Ledger accounts by role: `name` for QuickBooks, `code` for Xero. */
+        accounts: yup
+          .object({
+            /** Card clearing for payment brands not listed in `cardClearingByBrand`. */
+            cardClearing: yup
+              .object({
+                name: yup.string().trim().required(),
+                code: yup.string().trim().required(),
+              })
+              .noUnknown(true, "unknown key ${unknown}; allowed: name, code")
+              .required(),
+            /** Card clearing accounts of single brands, matched case-insensitively (Visa, Amex). */
+            cardClearingByBrand: yup
+              .array(
+                yup
+                  .object({
+                    brand: yup.string().trim().required(),
+                    name: yup.string().trim().required(),
+                    code: yup.string().trim().required(),
+                  })
+                  .noUnknown(
+                    true,
+                    "unknown key ${unknown}; allowed: brand, name, code",
+                  )
+                  .required(),
+              )
+              .default([]),
+            sales: yup
+              .object({
+                name: yup.string().trim().required(),
+                code: yup.string().trim().required(),
+              })
+              .noUnknown(true, "unknown key ${unknown}; allowed: name, code")
+              .required(),
+            discounts: yup
+              .object({
+                name: yup.string().trim().required(),
+                code: yup.string().trim().required(),
+              })
+              .noUnknown(true, "unknown key ${unknown}; allowed: name, code")
+              .required(),
+            fees: yup
+              .object({
+                name: yup.string().trim().required(),
+                code: yup.string().trim().required(),
+              })
+              .noUnknown(true, "unknown key ${unknown}; allowed: name, code")
+              .required(),
+            salesTaxPayable: yup
+              .object({
+                name: yup.string().trim().required(),
+                code: yup.string().trim().required(),
+              })
+              .noUnknown(true, "unknown key ${unknown}; allowed: name, code")
+              .required(),
+            tipsPayable: yup
+              .object({
+                name: yup.string().trim().required(),
+                code: yup.string().trim().required(),
+              })
+              .noUnknown(true, "unknown key ${unknown}; allowed: name, code")
+              .required(),
+            refunds: yup
+              .object({
+                name: yup.string().trim().required(),
+                code: yup.string().trim().required(),
+              })
+              .noUnknown(true, "unknown key ${unknown}; allowed: name, code")
+              .required(),
+          })
+          .noUnknown(
+            true,
+            "unknown key ${unknown}; allowed: cardClearing, cardClearingByBrand, sales, discounts, fees, salesTaxPayable, tipsPayable, refunds",
+          )
+          .required(),
+      })
+      .noUnknown(
+        true,
+        "unknown key ${unknown}; allowed: enabled, scheduleTime, formats, catchUpDays, byteOrderMark, xeroTaxRate, accounts",
+      )
+      .optional()
+      .default(undefined),
   })
   .test(
     "matching-id",

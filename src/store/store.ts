@@ -56,6 +56,8 @@ export interface FileStoreOptions {
   journalMaxBytes: number;
   partitionIdleMs: number;
   clock: Clock;
+  /** Called with each commit's duration until flushed, in milliseconds, for metrics. */
+  onCommit?: (durationMs: number) => void;
   /** Called with each compaction's figures, for metrics and logs. */
   onCompaction?: (stats: CompactionStats) => void;
   onError?: (error: Error) => void;
@@ -156,6 +158,7 @@ export class FileStore implements Store {
     if (!this.opened) throw new StoreUnavailableError("the store is closed");
     if (ops.length === 0) return;
 
+    const started = performance.now();
     const touched = await this.loadTouched(ops);
     const record: JournalRecord = {
       at: this.options.clock.now(),
@@ -176,6 +179,7 @@ export class FileStore implements Store {
     this.inflight.add(write);
     try {
       await write;
+      this.options.onCommit?.(performance.now() - started);
     } finally {
       this.inflight.delete(write);
       for (const [table, partition] of touched)

@@ -1,0 +1,215 @@
+import Router from "@koa/router";
+import type { Context, Next } from "koa";
+
+import type {
+  DeliveryFilter,
+  DeliveryOperations,
+} from "../delivery/operations.ts";
+import type { DeliveryStatus } from "../delivery/records.ts";
+import { isAdminAuthorized } from "./auth.ts";
+import { Quarantine, type QuarantineEntry } from "./quarantine.ts";
+import type { WebhookProcessor } from "./webhook.ts";
+import type { RestaurantConfig } from "../config/schema.ts";
+
+/** What the admin API works on. */
+export interface AdminDeps {
+  token: string;
+  deliveries: DeliveryOperations;
+  quarantine: Quarantine;
+  processor: WebhookProcessor;
+  restaurants: readonly RestaurantConfig[];
+  retentionDays: number;
+}
+
+const STATUSES = ["open", "pending", "dead", "delivered", "discarded"];
+
+/** A 400 answer naming the parameter and what it accepts. */
+class BadRequest extends Error {
+  readonly status = 400;
+  readonly expose = true;
+}
+
+/**
+ * Builds the admin API under `/admin`: delivery and quarantine listing, inspection, retry,
+ * discard and replay. Every route needs `Authorization: Bearer <BBOT_BRIDGE_ADMIN_TOKEN>`.
+ */
+export function adminRouter(deps: AdminDeps): Router {
+  const router = new Router({ prefix: "/admin" });
+
+  router.use(async (ctx: Context, next: Next) => {
+    if (!isAdminAuthorized(ctx.get("authorization") || undefined, deps.token)) {
+      ctx.set("WWW-Authenticate", 'Bearer realm="bbot-bridge admin"');
+      ctx.status = 401;
+      ctx.body = { error: "missing or invalid admin token" };
+      return;
+    }
+    await next();
+  });
+
+  router.get("/deliveries", async (ctx) => {
+    const records = await deps.deliveries.list(deliveryFilter(ctx.query));
+    ctx.body = { deliveries: records };
+  });
+
+  router.get("/deliveries/:id", async (ctx) => {
+    const record = await deps.deliveries.get(
+      ctx.params.id!,
+      deps.retentionDays,
+    );
+    if (!record) {
+      ctx.status = 404;
+      ctx.body = {
+        error: `delivery ${ctx.params.id} not found (finished ones are kept ${deps.retentionDays} days)`,
+      };
+      return;
+    }
+    ctx.body = { delivery: record };
+  });
+
+  router.post("/deliveries/retry", async (ctx) => {
+    const filter = deliveryFilter(bodyOf(ctx));
+    ctx.body = await deps.deliveries.retry(filter);
+  });
+
+  router.post("/deliveries/discard", async (ctx) => {
+    const body = bodyOf(ctx);
+    const reason = typeof body.reason === "string" ? body.reason.trim() : "";
+    if (!reason)
+      throw new BadRequest(
+        '"reason" is required: say why these deliveries are discarded',
+      );
+    ctx.body = await deps.deliveries.discard(deliveryFilter(body), reason);
+  });
+
+  router.get("/quarantine", async (ctx) => {
+    const entries = await deps.quarantine.list(quarantineFilter(ctx.query));
+    ctx.body = { entries: entries.map(summarizeEntry) };
+  });
+
+  router.get("/quarantine/:id", async (ctx) => {
+    const entry = await deps.quarantine.get(ctx.params.id!);
+    if (!entry) {
+      ctx.status = 404;
+      ctx.body = { error: `quarantine entry ${ctx.params.id} not found` };
+      return;
+    }
+    ctx.body = { entry };
+  });
+
+  router.post("/quarantine/replay", async (ctx) => {
+    const body = bodyOf(ctx);
+    const ids = stringList(body.ids, "ids");
+    const entries = ids
+      ? (await Promise.all(ids.map((id) => deps.quarantine.get(id)))).filter(
+          (entry): entry is QuarantineEntry => !!entry,
+        )
+      : await deps.quarantine.list(quarantineFilter(body));
+    const results = [];
+    for (const entry of entries) results.push(await replay(deps, entry));
+    ctx.body = { matched: entries.length, results };
+  });
+
+  return router;
+}
+
+/** Runs a quarantined body through the webhook checks again, as its restaurant. */
+async function replay(deps: AdminDeps, entry: QuarantineEntry) {
+  if (entry.truncated) {
+    return {
+      id: entry.id,
+      status: 0,
+      outcome: "not replayable: the body was cut at the quarantine limit",
+    };
+  }
+  const result = await deps.processor.process(
+    Quarantine.bodyOf(entry),
+    deps.restaurants,
+  );
+  const outcome =
+    "reason" in result
+      ? `rejected: ${result.message}`
+      : String(result.body.outcome);
+  const status = result.status;
+  entry.replays.push({ at: new Date().toISOString(), status, outcome });
+  await deps.quarantine.save(entry);
+  return { id: entry.id, status, outcome };
+}
+
+function summarizeEntry(entry: QuarantineEntry) {
+  const { body: _body, headers: _headers, ...summary } = entry;
+  return summary;
+}
+
+function bodyOf(ctx: Context): Record<string, unknown> {
+  const body = (ctx.request as { body?: unknown }).body;
+  return body !== null && typeof body === "object" && !Array.isArray(body)
+    ? (body as Record<string, unknown>)
+    : {};
+}
+
+function stringList(value: unknown, name: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = typeof value === "string" ? value.split(",") : value;
+  if (!Array.isArray(list) || !list.every((item) => typeof item === "string")) {
+    throw new BadRequest(`"${name}" must be a list of ids`);
+  }
+  return list.map((item) => item.trim()).filter((item) => item !== "");
+}
+
+function timeParam(value: unknown, name: string): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const parsed = typeof value === "number" ? value : Date.parse(String(value));
+  if (Number.isNaN(parsed))
+    throw new BadRequest(
+      `"${name}" must be an ISO 8601 time such as 2026-12-04T18:00:00Z`,
+    );
+  return parsed;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+function deliveryFilter(source: Record<string, unknown>): DeliveryFilter {
+  const status = text(source.status);
+  if (status !== undefined && !STATUSES.includes(status)) {
+    throw new BadRequest(`"status" must be one of ${STATUSES.join(", ")}`);
+  }
+  const limit = source.limit === undefined ? undefined : Number(source.limit);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+    throw new BadRequest('"limit" must be a positive integer');
+
+  const filter: DeliveryFilter = {};
+  const ids = stringList(source.ids, "ids");
+  if (ids) filter.ids = ids;
+  if (status) filter.status = status as DeliveryStatus | "open";
+  const restaurant = text(source.restaurant);
+  if (restaurant) filter.restaurant = restaurant;
+  const adapter = text(source.adapter);
+  if (adapter) filter.adapter = adapter;
+  const eventType = text(source.eventType);
+  if (eventType) filter.eventType = eventType;
+  const orderId = text(source.orderId);
+  if (orderId) filter.orderId = orderId;
+  const since = timeParam(source.since, "since");
+  if (since !== undefined) filter.since = since;
+  const until = timeParam(source.until, "until");
+  if (until !== undefined) filter.until = until;
+  if (limit !== undefined) filter.limit = limit;
+  return filter;
+}
+
+function quarantineFilter(source: Record<string, unknown>): {
+  reason?: string;
+  since?: number;
+  until?: number;
+} {
+  const filter: { reason?: string; since?: number; until?: number } = {};
+  const reason = text(source.reason);
+  if (reason) filter.reason = reason;
+  const since = timeParam(source.since, "since");
+  if (since !== undefined) filter.since = since;
+  const until = timeParam(source.until, "until");
+  if (until !== undefined) filter.until = until;
+  return filter;
+}
