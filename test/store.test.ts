@@ -1,0 +1,195 @@
+import assert from "node:assert/strict";
+import {
+  appendFile,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  writeFile,
+} from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+
+import { StoreCorruptError, StoreLockedError } from "../src/store/errors.ts";
+import { FileStore } from "../src/store/store.ts";
+import { ManualClock } from "./helpers/service.ts";
+
+const folders: string[] = [];
+after(async () => {
+  for (const folder of folders)
+    await rm(folder, { recursive: true, force: true });
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "bbot-store-"));
+  folders.push(dir);
+  return dir;
+}
+
+function storeAt(dataDir: string, clock = new ManualClock()): FileStore {
+  return new FileStore({
+    dataDir,
+    compactIntervalMs: 60_000,
+    journalMaxBytes: 1 << 20,
+    partitionIdleMs: 1_000,
+    clock,
+  });
+}
+
+describe("file store", () => {
+  it("commit survives a crash before compaction", async () => {
+    const dir = await tempDir();
+    const store = storeAt(dir);
+    await store.open();
+    await store.commit([
+      {
+        table: "orders",
+        partition: "2026-12-04.01",
+        key: "a",
+        value: { total: 3078 },
+      },
+    ]);
+    // No close(): the process "dies" with the change only in the journal.
+    const segments = await readdir(join(dir, "journal"));
+    assert.ok(segments.length >= 1);
+    await rm(join(dir, "store.lock"));
+
+    const reopened = storeAt(dir);
+    await reopened.open();
+    assert.deepEqual(await reopened.get("orders", "2026-12-04.01", "a"), {
+      total: 3078,
+    });
+    await reopened.close();
+  });
+
+  it("compaction writes lowdb files and empties the journal", async () => {
+    const dir = await tempDir();
+    const store = storeAt(dir);
+    await store.open();
+    await store.commit([
+      {
+        table: "orders",
+        partition: "2026-12-04.01",
+        key: "a",
+        value: { n: 1 },
+      },
+      {
+        table: "orders",
+        partition: "2026-12-05.02",
+        key: "b",
+        value: { n: 2 },
+      },
+    ]);
+    await store.compact();
+
+    const file = JSON.parse(
+      await readFile(join(dir, "orders", "2026-12-04.01.json"), "utf8"),
+    ) as { rows: unknown };
+    assert.deepEqual(file.rows, { a: { n: 1 } });
+    const journal = await readdir(join(dir, "journal"));
+    assert.equal(journal.length, 1);
+    assert.equal(
+      (await readFile(join(dir, "journal", journal[0]!), "utf8")).length,
+      0,
+    );
+    await store.close();
+  });
+
+  it("removes rows and evicts idle partitions", async () => {
+    const dir = await tempDir();
+    const clock = new ManualClock();
+    const store = storeAt(dir, clock);
+    await store.open();
+    await store.commit([
+      { table: "outbox", partition: "00", key: "x", value: 1 },
+    ]);
+    await store.commit([{ table: "outbox", partition: "00", key: "x" }]);
+    assert.equal(await store.get("outbox", "00", "x"), undefined);
+
+    await store.commit([
+      { table: "events", partition: "2026-01-01.00", key: "e", value: 7 },
+    ]);
+    await store.compact();
+    const loaded = store.loadedPartitions();
+    clock.advance(5_000);
+    await store.compact();
+    assert.ok(store.loadedPartitions() < loaded);
+    assert.equal(await store.get("events", "2026-01-01.00", "e"), 7);
+    await store.close();
+  });
+
+  it("a torn last journal line is skipped", async () => {
+    const dir = await tempDir();
+    const store = storeAt(dir);
+    await store.open();
+    await store.commit([
+      { table: "orders", partition: "2026-12-04.01", key: "a", value: 1 },
+    ]);
+    const [segment] = await readdir(join(dir, "journal"));
+    await appendFile(
+      join(dir, "journal", segment!),
+      '{"at":1,"ops":[{"t":"orders","p":"2026-12',
+    );
+    await rm(join(dir, "store.lock"));
+
+    const reopened = storeAt(dir);
+    await reopened.open();
+    assert.equal(await reopened.get("orders", "2026-12-04.01", "a"), 1);
+    await reopened.close();
+  });
+
+  it("refuses to start on a truncated partition file", async () => {
+    const dir = await tempDir();
+    const store = storeAt(dir);
+    await store.open();
+    await store.commit([
+      {
+        table: "orders",
+        partition: "2026-12-04.01",
+        key: "a",
+        value: { n: 1 },
+      },
+    ]);
+    await store.close();
+
+    const file = join(dir, "orders", "2026-12-04.01.json");
+    const content = await readFile(file, "utf8");
+    await writeFile(file, content.slice(0, content.length - 5));
+
+    const reopened = storeAt(dir);
+    await assert.rejects(reopened.open(), (error: Error) => {
+      assert.ok(error instanceof StoreCorruptError);
+      assert.match(error.message, /2026-12-04\.01\.json/);
+      return true;
+    });
+    assert.equal(
+      await readFile(file, "utf8"),
+      content.slice(0, content.length - 5),
+    );
+  });
+
+  it("refuses to start on a corrupt journal line", async () => {
+    const dir = await tempDir();
+    await writeFile(
+      join(await mkdirp(join(dir, "journal")), "0000000001.ndjson"),
+      'garbage\n{"at":1,"ops":[]}\n',
+    );
+    await assert.rejects(
+      storeAt(dir).open(),
+      /0000000001\.ndjson is corrupt: line 1/,
+    );
+  });
+
+  it("refuses a data folder another process holds", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "store.lock"), String(process.ppid));
+    await assert.rejects(storeAt(dir).open(), StoreLockedError);
+  });
+});
+
+async function mkdirp(dir: string): Promise<string> {
+  const { mkdir } = await import("node:fs/promises");
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
