@@ -11,7 +11,7 @@ export const jsonlOptionsSchema = yup
     /** File the events are appended to; a relative path starts at the data folder. Default `events.jsonl`. */
     path: yup.string().trim().min(1).default("events.jsonl"),
   })
-  .noUnknown(true, "unknown key ${unknown}; allowed: path");
+  .exact("unknown key ${properties}; allowed: path");
 
 export type JsonlOptions = yup.InferType<typeof jsonlOptionsSchema>;
 

@@ -57,3 +57,10 @@ it("jsonl appends one line per event with its idempotency key", async () => {
   assert.equal(JSON.parse(lines[0]!).idempotencyKey, "key-1");
   assert.equal(JSON.parse(lines[1]!).type, "order.closed");
 });
+
+it("jsonl options reject unknown keys", () => {
+  assert.throws(
+    () => jsonlAdapter.optionsSchema.validateSync({ colour: "blue" }),
+    /unknown key colour; allowed: path/,
+  );
+});

@@ -32,9 +32,8 @@ const retrySchema = yup
     /** Random spread of each delay, as a fraction of it (0.2 = ±20 %). Default 0.2. */
     jitter: yup.number().min(0).max(1).default(0.2),
   })
-  .noUnknown(
-    true,
-    "unknown key ${unknown}; allowed: maxAttempts, initialDelayMs, maxDelayMs, jitter",
+  .exact(
+    "unknown key ${properties}; allowed: maxAttempts, initialDelayMs, maxDelayMs, jitter",
   );
 
 const breakerSchema = yup
@@ -50,9 +49,8 @@ const breakerSchema = yup
       .min(0)
       .default(30 * 60 * 1000),
   })
-  .noUnknown(
-    true,
-    "unknown key ${unknown}; allowed: failureThreshold, cooldownMs, maxCooldownMs",
+  .exact(
+    "unknown key ${properties}; allowed: failureThreshold, cooldownMs, maxCooldownMs",
   );
 
 export const adapterEntrySchema = yup.object({

@@ -11,7 +11,7 @@ import { Quarantine, type QuarantineEntry } from "./quarantine.ts";
 import type { WebhookProcessor } from "./webhook.ts";
 import type { RestaurantConfig } from "../config/schema.ts";
 
-/** What the admin API works on. */
+/** Dependencies of the admin API. */
 export interface AdminDeps {
   token: string;
   deliveries: DeliveryOperations;
@@ -23,7 +23,7 @@ export interface AdminDeps {
 
 const STATUSES = ["open", "pending", "dead", "delivered", "discarded"];
 
-/** A 400 answer naming the parameter and what it accepts. */
+/** A 400 response naming the parameter and what it accepts. */
 class BadRequest extends Error {
   readonly status = 400;
   readonly expose = true;

@@ -5,7 +5,7 @@ import type { Clock } from "../delivery/contract.ts";
 import { dayPartition } from "../store/keys.ts";
 import type { Store } from "../store/store.ts";
 
-/** Why a webhook body was rejected. */
+/** Reason code of a rejected webhook body. */
 export type RejectReason =
   | "unsupported_media_type"
   | "too_large"

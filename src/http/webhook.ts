@@ -10,7 +10,7 @@ import { StoreCorruptError, StoreUnavailableError } from "../store/errors.ts";
 import { authenticatedRestaurants } from "./auth.ts";
 import type { Quarantine, RejectReason } from "./quarantine.ts";
 
-/** The answer to one webhook: an HTTP status and its JSON body. */
+/** The response to one webhook: an HTTP status and its JSON body. */
 export interface WebhookAnswer {
   status: number;
   body: Record<string, unknown>;
@@ -19,7 +19,7 @@ export interface WebhookAnswer {
   orderId?: string;
 }
 
-/** A rejection, before it is quarantined and answered. */
+/** A rejection, before it is quarantined and sent as the response. */
 interface Rejection {
   reason: RejectReason;
   status: number;
@@ -40,7 +40,7 @@ export class WebhookProcessor {
 
   /**
    * Parses, validates and ingests a body sent with the credentials of `authenticated`
-   * restaurants. Returns a rejection for bad input, or the answer for an accepted body.
+   * restaurants. Returns a rejection for bad input, or the response for an accepted body.
    * Throws only when the store fails.
    */
   async process(

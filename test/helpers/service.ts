@@ -69,7 +69,7 @@ export interface TestService extends RunningService {
   cleanup(): Promise<void>;
 }
 
-/** The default demo restaurant config, with changes applied per test. */
+/** Builds the default demo restaurant config with per-test changes. */
 export function demoConfig(
   overrides: {
     restaurant?: Record<string, unknown>;
