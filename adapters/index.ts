@@ -3,10 +3,17 @@ import type {
   AdapterRegistry,
 } from "../src/delivery/contract.ts";
 import { jsonlAdapter } from "./jsonl/index.ts";
+import { loyaltyAdapter } from "./loyalty/index.ts";
+import { posAdapter } from "./pos/index.ts";
 import { slackAdapter } from "./slack/index.ts";
 
 /** Every adapter type this build knows, by the `type` name used in config. */
 export const adapterRegistry: AdapterRegistry = new Map<
   string,
   AdapterFactory<any>
->([jsonlAdapter, slackAdapter].map((factory) => [factory.type, factory]));
+>(
+  [jsonlAdapter, slackAdapter, loyaltyAdapter, posAdapter].map((factory) => [
+    factory.type,
+    factory,
+  ]),
+);
