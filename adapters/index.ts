@@ -2,6 +2,7 @@ import type {
   AdapterFactory,
   AdapterRegistry,
 } from "../src/delivery/contract.ts";
+import { accountingAdapter } from "./accounting/index.ts";
 import { jsonlAdapter } from "./jsonl/index.ts";
 import { loyaltyAdapter } from "./loyalty/index.ts";
 import { posAdapter } from "./pos/index.ts";
@@ -12,8 +13,11 @@ export const adapterRegistry: AdapterRegistry = new Map<
   string,
   AdapterFactory<any>
 >(
-  [jsonlAdapter, slackAdapter, loyaltyAdapter, posAdapter].map((factory) => [
-    factory.type,
-    factory,
-  ]),
+  [
+    jsonlAdapter,
+    slackAdapter,
+    loyaltyAdapter,
+    posAdapter,
+    accountingAdapter,
+  ].map((factory) => [factory.type, factory]),
 );

@@ -8,7 +8,7 @@ import type { Store } from "../store/store.ts";
 /** Sales and refunds of one payment brand or fulfillment method, in cents. */
 export interface BreakdownTotals {
   orderCount: number;
-  /** What the day's orders of this group collected before any refund. */
+  /** Amount the day's orders of this group collected before any refund. */
   collectedCents: number;
   refundCount: number;
   /** Refunds detected on the day for orders of this group, whatever day they were placed. */
@@ -28,7 +28,7 @@ export interface RefundTotals {
 
 /**
  * A restaurant's figures for one business date, in integer cents. Sales are the original
- * amounts (before any refund) of the orders placed on the date; refunds are those detected
+ * amounts (before any refund) of the orders placed on the date. Refunds are those detected
  * on the date, whichever day their orders were placed.
  */
 export interface DayTotals {
@@ -89,7 +89,7 @@ export function emptyTotals(
   };
 }
 
-/** The original sale of a stored order: its current amounts plus everything refunded since. */
+/** Returns the original sale of a stored order: its current amounts plus everything refunded since. */
 export function originalSaleOf(order: StoredOrder): ComponentCents {
   return {
     pretaxCents: order.current.pretaxCents + order.refunded.pretaxCents,
@@ -157,9 +157,9 @@ export function addRefund(
 }
 
 /**
- * Reads a restaurant's totals for a business date from the store: orders from the 16
- * `orders` partitions of the date and refunds from the `order.refunded` events in the 16
- * `events` partitions of the date, since events are filed by the date they were detected.
+ * Reads a restaurant's totals for a business date from the store. Orders come from the 16
+ * `orders` partitions of the date. Refunds come from the `order.refunded` events in the 16
+ * `events` partitions of the date, because events are filed by the date they were detected.
  * `existing` lists the partitions that exist, so absent ones are not loaded.
  */
 export async function readDayTotals(
@@ -195,7 +195,7 @@ export async function readDayTotals(
   return totals;
 }
 
-/** The 16 bucket partitions of a business date, `2021-12-07.00` to `2021-12-07.0f`. */
+/** Lists the 16 bucket partitions of a business date, `2021-12-07.00` to `2021-12-07.0f`. */
 export function datePartitions(businessDate: string): string[] {
   const partitions: string[] = [];
   for (let bucket = 0; bucket < BUCKETS; bucket += 1) {
