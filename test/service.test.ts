@@ -146,3 +146,17 @@ describe("service configuration", () => {
     );
   });
 });
+
+describe("config unknown keys", () => {
+  it("misspelt retry key is reported", () => {
+    const raw = demoConfig({
+      restaurant: {
+        adapters: [{ name: "events", type: "jsonl", retry: { maxAttempt: 3 } }],
+      },
+    });
+    assert.throws(
+      () => checkConfig("typo.json", raw, adapterRegistry, {}),
+      /restaurants\[0\]\.adapters\[0\]\.retry: unknown key maxAttempt/,
+    );
+  });
+});

@@ -169,7 +169,7 @@ export const restaurantSchema = yup
                 name: yup.string().trim().required(),
                 code: yup.string().trim().required(),
               })
-              .noUnknown(true, "unknown key ${unknown}; allowed: name, code")
+              .exact("unknown key ${properties}; allowed: name, code")
               .required(),
             /** Card clearing accounts of single brands, matched case-insensitively (Visa, Amex). */
             cardClearingByBrand: yup
@@ -180,9 +180,8 @@ export const restaurantSchema = yup
                     name: yup.string().trim().required(),
                     code: yup.string().trim().required(),
                   })
-                  .noUnknown(
-                    true,
-                    "unknown key ${unknown}; allowed: brand, name, code",
+                  .exact(
+                    "unknown key ${properties}; allowed: brand, name, code",
                   )
                   .required(),
               )
@@ -192,53 +191,51 @@ export const restaurantSchema = yup
                 name: yup.string().trim().required(),
                 code: yup.string().trim().required(),
               })
-              .noUnknown(true, "unknown key ${unknown}; allowed: name, code")
+              .exact("unknown key ${properties}; allowed: name, code")
               .required(),
             discounts: yup
               .object({
                 name: yup.string().trim().required(),
                 code: yup.string().trim().required(),
               })
-              .noUnknown(true, "unknown key ${unknown}; allowed: name, code")
+              .exact("unknown key ${properties}; allowed: name, code")
               .required(),
             fees: yup
               .object({
                 name: yup.string().trim().required(),
                 code: yup.string().trim().required(),
               })
-              .noUnknown(true, "unknown key ${unknown}; allowed: name, code")
+              .exact("unknown key ${properties}; allowed: name, code")
               .required(),
             salesTaxPayable: yup
               .object({
                 name: yup.string().trim().required(),
                 code: yup.string().trim().required(),
               })
-              .noUnknown(true, "unknown key ${unknown}; allowed: name, code")
+              .exact("unknown key ${properties}; allowed: name, code")
               .required(),
             tipsPayable: yup
               .object({
                 name: yup.string().trim().required(),
                 code: yup.string().trim().required(),
               })
-              .noUnknown(true, "unknown key ${unknown}; allowed: name, code")
+              .exact("unknown key ${properties}; allowed: name, code")
               .required(),
             refunds: yup
               .object({
                 name: yup.string().trim().required(),
                 code: yup.string().trim().required(),
               })
-              .noUnknown(true, "unknown key ${unknown}; allowed: name, code")
+              .exact("unknown key ${properties}; allowed: name, code")
               .required(),
           })
-          .noUnknown(
-            true,
-            "unknown key ${unknown}; allowed: cardClearing, cardClearingByBrand, sales, discounts, fees, salesTaxPayable, tipsPayable, refunds",
+          .exact(
+            "unknown key ${properties}; allowed: cardClearing, cardClearingByBrand, sales, discounts, fees, salesTaxPayable, tipsPayable, refunds",
           )
           .required(),
       })
-      .noUnknown(
-        true,
-        "unknown key ${unknown}; allowed: enabled, scheduleTime, formats, catchUpDays, byteOrderMark, xeroTaxRate, accounts",
+      .exact(
+        "unknown key ${properties}; allowed: enabled, scheduleTime, formats, catchUpDays, byteOrderMark, xeroTaxRate, accounts",
       )
       .optional()
       .default(undefined),
