@@ -19,8 +19,8 @@ const SLUG_RULE =
 
 const retrySchema = yup
   .object({
-    /** Attempts before a transiently failing delivery becomes a dead letter. Default 16. */
-    maxAttempts: yup.number().integer().min(1).max(100).default(16),
+    /** Attempts before a transiently failing delivery becomes a dead letter. Default 18. */
+    maxAttempts: yup.number().integer().min(1).max(100).default(18),
     /** Delay before the second attempt, in milliseconds. Default 30,000. */
     initialDelayMs: yup.number().integer().min(0).default(30_000),
     /** Cap on the delay between attempts, in milliseconds. Default 6 hours. */

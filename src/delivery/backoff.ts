@@ -2,8 +2,10 @@ import type { BreakerPolicy, RetryPolicy } from "../config/schema.ts";
 
 /**
  * The delay before the attempt after `attempts` failed ones: exponential from
- * `initialDelayMs`, capped at `maxDelayMs`, spread by ±`jitter` so retries of many deliveries
- * do not arrive together. With the defaults, 16 attempts span about two days.
+ * `initialDelayMs`, capped at `maxDelayMs`, then spread by ±`jitter` so retries of many
+ * deliveries do not arrive together. Jitter can take a delay past the cap by up to `jitter`.
+ * With the defaults, the 17 waits between 18 attempts add up to 50.5 hours (about two days).
+ * The ±20 % jitter moves that total between 30.8 and 46.2 hours.
  */
 export function retryDelay(
   policy: RetryPolicy,
@@ -25,8 +27,10 @@ export type BreakerState = "closed" | "open" | "half-open";
  * A circuit breaker for one destination. After `failureThreshold` consecutive transient
  * failures it opens: nothing is attempted, so no delivery spends its attempts. After the
  * cooldown one probe is let through; success closes it, failure opens it again for twice as long.
+ * `Trigger` is a value the caller passes with an outcome, such as the logger of the delivery
+ * that caused a state change. It reaches `onChange` unchanged.
  */
-export class CircuitBreaker {
+export class CircuitBreaker<Trigger = unknown> {
   private failures = 0;
   private openUntil = 0;
   private cooldownMs: number;
@@ -39,6 +43,7 @@ export class CircuitBreaker {
       from: BreakerState,
       to: BreakerState,
       failures: number,
+      trigger: Trigger | undefined,
     ) => void,
   ) {
     this.cooldownMs = policy.cooldownMs;
@@ -53,29 +58,34 @@ export class CircuitBreaker {
     return this.openUntil;
   }
 
-  /** Tells whether an attempt may start now; in half-open state only one may. */
+  /**
+   * Tells whether an attempt may start now: always when closed, once the cooldown has passed
+   * when open, and only while no probe runs when half-open.
+   */
   allows(now: number): boolean {
-    if (this.current === "open" && now >= this.openUntil)
-      this.move("half-open");
     if (this.current === "closed") return true;
-    if (this.current === "half-open" && !this.probing) return true;
-    return false;
+    if (this.current === "open") return now >= this.openUntil;
+    return !this.probing;
   }
 
-  /** Records that an attempt started, so half-open state lets no second one through. */
-  started(): void {
+  /**
+   * Records that an attempt started. Starting one on an open breaker (which `allows` permits
+   * after the cooldown) makes it the half-open probe, and no second attempt gets through.
+   */
+  started(trigger?: Trigger): void {
+    if (this.current === "open") this.move("half-open", trigger);
     if (this.current === "half-open") this.probing = true;
   }
 
-  succeeded(): void {
+  succeeded(trigger?: Trigger): void {
     this.failures = 0;
     this.probing = false;
     this.cooldownMs = this.policy.cooldownMs;
-    if (this.current !== "closed") this.move("closed");
+    if (this.current !== "closed") this.move("closed", trigger);
   }
 
-  /** Records a transient failure; a permanent one says the destination is up and is not counted. */
-  failed(now: number): void {
+  /** Records a transient failure. Permanent failures are not counted, because they show the destination is up. */
+  failed(now: number, trigger?: Trigger): void {
     this.failures += 1;
     if (this.current === "half-open") {
       this.probing = false;
@@ -83,12 +93,12 @@ export class CircuitBreaker {
         this.policy.maxCooldownMs,
         this.cooldownMs * 2,
       );
-      this.open(now);
+      this.open(now, trigger);
     } else if (
       this.current === "closed" &&
       this.failures >= this.policy.failureThreshold
     ) {
-      this.open(now);
+      this.open(now, trigger);
     }
   }
 
@@ -97,14 +107,14 @@ export class CircuitBreaker {
     this.probing = false;
   }
 
-  private open(now: number): void {
+  private open(now: number, trigger: Trigger | undefined): void {
     this.openUntil = now + this.cooldownMs;
-    this.move("open");
+    this.move("open", trigger);
   }
 
-  private move(to: BreakerState): void {
+  private move(to: BreakerState, trigger: Trigger | undefined): void {
     const from = this.current;
     this.current = to;
-    this.onChange(from, to, this.failures);
+    this.onChange(from, to, this.failures, trigger);
   }
 }

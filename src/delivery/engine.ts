@@ -35,7 +35,8 @@ export interface AdapterSlot {
   entry: AdapterEntry;
   adapter: Adapter;
   events: readonly string[];
-  breaker: CircuitBreaker;
+  /** Fed with the logger of the delivery whose outcome changes its state. */
+  breaker: CircuitBreaker<Logger>;
   active: number;
 }
 
@@ -96,12 +97,15 @@ export class DeliveryEngine implements DeliveryPlanner {
       restaurantId: restaurant.id,
       adapter: entry.name,
     });
-    const breaker = new CircuitBreaker(entry.breaker, (from, to, failures) => {
-      logger.warn(
-        { from, to, consecutiveFailures: failures },
-        `circuit breaker ${from} -> ${to}`,
-      );
-    });
+    const breaker = new CircuitBreaker<Logger>(
+      entry.breaker,
+      (from, to, failures, deliveryLogger) => {
+        (deliveryLogger ?? logger).warn(
+          { from, to, consecutiveFailures: failures },
+          `circuit breaker ${from} -> ${to}`,
+        );
+      },
+    );
     this.slots.set(key, {
       key,
       restaurant,
@@ -231,6 +235,11 @@ export class DeliveryEngine implements DeliveryPlanner {
     return this.running.size;
   }
 
+  /** Tells whether an attempt of this delivery is running now. */
+  isRunning(deliveryId: string): boolean {
+    return this.running.has(deliveryId);
+  }
+
   /** Runs the worker once soon; many calls in one turn of the event loop run it once. */
   schedule(): void {
     if (this.tickScheduled || this.stopping) return;
@@ -251,12 +260,11 @@ export class DeliveryEngine implements DeliveryPlanner {
       if (!slot) continue;
       for (const chain of chains) {
         if (slot.active >= slot.entry.concurrency) break;
-        const head = chain[0]!;
-        if (
-          head.status !== "pending" ||
-          head.nextAttemptAt > now ||
-          this.running.has(head.id)
-        )
+        // A running record anywhere in the chain blocks it, not only a running head: a record
+        // that sorts first can join a chain while a later one runs (an alert, an operator retry).
+        if (chain.some((record) => this.running.has(record.id))) continue;
+        const head = chainHead(chain);
+        if (!head || head.status !== "pending" || head.nextAttemptAt > now)
           continue;
         if (!slot.breaker.allows(now)) break;
         this.startAttempt(slot, head);
@@ -267,7 +275,8 @@ export class DeliveryEngine implements DeliveryPlanner {
   /**
    * Groups open deliveries by adapter into chains, one per order, sorted by event sequence.
    * Only a chain's head may run, which keeps each order's events in order per adapter; a dead
-   * head holds back its order's later events until an operator retries or discards it.
+   * head holds back its order's later events until an operator retries or discards it. Events
+   * without a sequence (dead-letter alerts) sort first and never hold a chain back.
    */
   private chainsBySlot(): Map<string, DeliveryRecord[][]> {
     const chains = new Map<string, Map<string, DeliveryRecord[]>>();
@@ -296,9 +305,18 @@ export class DeliveryEngine implements DeliveryPlanner {
 
   private startAttempt(slot: AdapterSlot, record: DeliveryRecord): void {
     const controller = new AbortController();
+    const logger = this.options.logger.child({
+      deliveryId: record.id,
+      eventId: record.eventId,
+      eventType: record.eventType,
+      orderId: record.orderId,
+      restaurantId: record.restaurantId,
+      adapter: record.adapter,
+      attempt: record.attempts + 1,
+    });
     slot.active += 1;
-    slot.breaker.started();
-    const done = this.attempt(slot, record, controller)
+    slot.breaker.started(logger);
+    const done = this.attempt(slot, record, controller, logger)
       .catch((error: Error) => {
         this.options.logger.error(
           { err: error, deliveryId: record.id },
@@ -317,17 +335,9 @@ export class DeliveryEngine implements DeliveryPlanner {
     slot: AdapterSlot,
     record: DeliveryRecord,
     controller: AbortController,
+    logger: Logger,
   ): Promise<void> {
     const attempt = record.attempts + 1;
-    const logger = this.options.logger.child({
-      deliveryId: record.id,
-      eventId: record.eventId,
-      eventType: record.eventType,
-      orderId: record.orderId,
-      restaurantId: record.restaurantId,
-      adapter: record.adapter,
-      attempt,
-    });
     const started = this.options.clock.now();
     const startedAt = performance.now();
 
@@ -475,7 +485,7 @@ export class DeliveryEngine implements DeliveryPlanner {
     };
 
     if (!failure) {
-      slot.breaker.succeeded();
+      slot.breaker.succeeded(logger);
       logger.info({ durationMs }, "delivered");
       return { ...updated, status: "delivered", deliveredAt: now };
     }
@@ -486,19 +496,19 @@ export class DeliveryEngine implements DeliveryPlanner {
       updated.lastError.bodyExcerpt = details.bodyExcerpt;
 
     if (permanent) {
-      slot.breaker.succeeded();
+      slot.breaker.succeeded(logger);
       logger.error(
-        { err: failure, status: details.status, durationMs },
+        { err: loggableError(failure), status: details.status, durationMs },
         "delivery failed permanently; moved to dead letters",
       );
       return { ...updated, status: "dead", reason: failure.message };
     }
 
-    slot.breaker.failed(now);
+    slot.breaker.failed(now, logger);
     const policy = slot.entry.retry;
     if (attempt >= policy.maxAttempts) {
       logger.error(
-        { err: failure, durationMs },
+        { err: loggableError(failure), status: details.status, durationMs },
         `delivery gave up after ${attempt} attempts; moved to dead letters`,
       );
       return {
@@ -508,15 +518,53 @@ export class DeliveryEngine implements DeliveryPlanner {
       };
     }
 
+    // A destination's Retry-After wins over the schedule, up to the schedule's own cap.
     const delay =
-      details.retryAfterMs ?? retryDelay(policy, attempt, this.random);
+      details.retryAfterMs === undefined
+        ? retryDelay(policy, attempt, this.random)
+        : Math.min(details.retryAfterMs, policy.maxDelayMs);
     const nextAttemptAt = now + delay;
     logger.warn(
-      { err: failure, status: details.status, durationMs, retryInMs: delay },
+      {
+        err: loggableError(failure),
+        status: details.status,
+        durationMs,
+        retryInMs: delay,
+      },
       "delivery attempt failed; will retry",
     );
     return { ...updated, nextAttemptAt };
   }
+}
+
+/**
+ * Returns the record of a chain that runs next: the first one, passing over dead records
+ * without a sequence (dead-letter alerts), because those belong to no order's event order.
+ */
+function chainHead(
+  chain: readonly DeliveryRecord[],
+): DeliveryRecord | undefined {
+  return chain.find(
+    (record) => !(record.status === "dead" && record.sequence === 0),
+  );
+}
+
+/**
+ * Builds the log form of an attempt's error. Delivery errors lose their `details`, because a
+ * response body excerpt can contain guest data. Other errors keep their stack, because they
+ * point at a bug in an adapter.
+ */
+function loggableError(error: Error): {
+  type: string;
+  message: string;
+  stack?: string;
+} {
+  const delivery =
+    error instanceof TransientDeliveryError ||
+    error instanceof PermanentDeliveryError;
+  return delivery || !error.stack
+    ? { type: error.name, message: error.message }
+    : { type: error.name, message: error.message, stack: error.stack };
 }
 
 /** The key of a restaurant's adapter in the engine and in metrics. */
@@ -531,7 +579,15 @@ function deadLetterEvent(
 ): DeadLetterEvent {
   const detectedAt = new Date(now).toISOString();
   return {
-    id: stableId("evt", "dead-letter", record.id, String(record.attempts)),
+    // The time makes each dead-lettering its own event: after an operator retry the attempt
+    // count starts again, and a reused id would reuse the alert's idempotency key.
+    id: stableId(
+      "evt",
+      "dead-letter",
+      record.id,
+      String(record.attempts),
+      String(record.updatedAt),
+    ),
     type: "delivery.dead_lettered",
     restaurantId: record.restaurantId,
     orderId: record.orderId,

@@ -61,7 +61,8 @@ export function parseRetryAfter(
 
 const SECRET_PATTERNS: RegExp[] = [
   /xox[abposr]-[A-Za-z0-9-]+/g,
-  /(authorization|token|secret|password|api[_-]?key)(["'\s:=]+)[^"'\s,}]+/gi,
+  // An auth scheme word (`Bearer abc`) is taken with its credential, so the credential is masked too.
+  /(authorization|token|secret|password|api[_-]?key)(["'\s:=]+)(?:(?:bearer|basic|token)\s+)?[^"'\s,}]+/gi,
   /https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9/]+/g,
 ];
 

@@ -23,6 +23,12 @@ export interface DeliveryFilter {
   limit?: number;
 }
 
+/**
+ * Why a running delivery is left alone: the attempt's outcome would overwrite the change when
+ * it ends, bringing a discarded delivery back.
+ */
+const RUNNING = "an attempt is running; try again once it ends";
+
 /** The result of a bulk operator command. */
 export interface BulkResult {
   matched: number;
@@ -85,6 +91,10 @@ export class DeliveryOperations {
     };
 
     for (const record of targets) {
+      if (this.engine.isRunning(record.id)) {
+        result.skipped.push({ id: record.id, reason: RUNNING });
+        continue;
+      }
       if (
         this.engine.open.get(record.id)?.status === "pending" &&
         record.nextAttemptAt <= now
@@ -123,6 +133,10 @@ export class DeliveryOperations {
     };
 
     for (const record of targets) {
+      if (this.engine.isRunning(record.id)) {
+        result.skipped.push({ id: record.id, reason: RUNNING });
+        continue;
+      }
       if (record.status !== "pending" && record.status !== "dead") {
         result.skipped.push({
           id: record.id,
