@@ -64,9 +64,12 @@ export class Journal {
     return this.size;
   }
 
-  /** Appends a record and resolves once it is flushed to disk. */
-  append(record: unknown): Promise<void> {
-    const line = `${JSON.stringify(record)}\n`;
+  /**
+   * Appends a record, given as its JSON text without a line break, and resolves once it is
+   * flushed to disk.
+   */
+  append(recordJson: string): Promise<void> {
+    const line = `${recordJson}\n`;
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ line, resolve, reject });
       this.flushing ??= this.flushLoop();

@@ -81,7 +81,7 @@ interface JournalRecord {
  */
 export class FileStore implements Store {
   private readonly journal: Journal;
-  private readonly tables = new Map<TableName, PartitionedTable<unknown>>();
+  private readonly tables = new Map<TableName, PartitionedTable>();
   private readonly inflight = new Set<Promise<void>>();
   private compacting: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -160,22 +160,18 @@ export class FileStore implements Store {
 
     const started = performance.now();
     const touched = await this.loadTouched(ops);
-    const record: JournalRecord = {
-      at: this.options.clock.now(),
-      ops: ops.map((op) => ({
-        t: op.table,
-        p: op.partition,
-        k: op.key,
-        v: op.value,
-      })),
-    };
-
-    const write = this.journal.append(record).then(
-      () => this.apply(ops),
-      (error: Error) => {
-        throw new StoreUnavailableError(error.message, { cause: error });
-      },
+    const values = ops.map((op) =>
+      op.value === undefined ? undefined : JSON.stringify(op.value),
     );
+
+    const write = this.journal
+      .append(journalLine(this.options.clock.now(), ops, values))
+      .then(
+        () => this.apply(ops, values),
+        (error: Error) => {
+          throw new StoreUnavailableError(error.message, { cause: error });
+        },
+      );
     this.inflight.add(write);
     try {
       await write;
@@ -267,7 +263,7 @@ export class FileStore implements Store {
     });
   }
 
-  private table(name: TableName): PartitionedTable<unknown> {
+  private table(name: TableName): PartitionedTable {
     const table = this.tables.get(name);
     if (!table) throw new RangeError(`unknown table ${name}`);
     return table;
@@ -294,12 +290,16 @@ export class FileStore implements Store {
     return [...touched.values()];
   }
 
-  private apply(ops: readonly StoreOp[]): void {
-    for (const op of ops) {
+  private apply(
+    ops: readonly StoreOp[],
+    values: readonly (string | undefined)[],
+  ): void {
+    ops.forEach((op, index) => {
       const table = this.table(op.table);
-      if (op.value === undefined) table.remove(op.partition, op.key);
-      else table.put(op.partition, op.key, op.value);
-    }
+      const value = values[index];
+      if (value === undefined) table.remove(op.partition, op.key);
+      else table.put(op.partition, op.key, value);
+    });
   }
 
   private async replayJournal(): Promise<void> {
@@ -312,7 +312,7 @@ export class FileStore implements Store {
         for (const op of record.ops) {
           await this.table(op.t).load(op.p, now);
           if (op.v === undefined) this.table(op.t).remove(op.p, op.k);
-          else this.table(op.t).put(op.p, op.k, op.v);
+          else this.table(op.t).put(op.p, op.k, JSON.stringify(op.v));
         }
         replayed += 1;
       }
@@ -353,6 +353,24 @@ export class FileStore implements Store {
   private async releaseLock(): Promise<void> {
     await rm(this.lockFile, { force: true });
   }
+}
+
+/**
+ * Builds the journal line of a commit, the JSON of a `JournalRecord`, around each value's
+ * JSON text, so every value is serialized once for both the journal and the table. Like
+ * `JSON.stringify`, it leaves out `v` when the value is undefined.
+ */
+function journalLine(
+  at: number,
+  ops: readonly StoreOp[],
+  values: readonly (string | undefined)[],
+): string {
+  const parts = ops.map((op, index) => {
+    const head = `{"t":${JSON.stringify(op.table)},"p":${JSON.stringify(op.partition)},"k":${JSON.stringify(op.key)}`;
+    const value = values[index];
+    return value === undefined ? `${head}}` : `${head},"v":${value}}`;
+  });
+  return `{"at":${at},"ops":[${parts.join(",")}]}`;
 }
 
 function isAlive(pid: number): boolean {
