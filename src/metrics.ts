@@ -6,6 +6,15 @@ import {
   collectDefaultMetrics,
 } from "prom-client";
 
+/** Outcomes of an export run, as `bbot_bridge_export_runs_total` labels them. */
+const EXPORT_OUTCOMES = [
+  "written",
+  "unchanged",
+  "empty",
+  "already-exported",
+  "failed",
+];
+
 /** The service's Prometheus metrics, in a registry of its own so tests can run several services. */
 export class Metrics {
   readonly registry = new Registry();
@@ -54,7 +63,7 @@ export class Metrics {
 
   readonly exportRuns = new Counter({
     name: "bbot_bridge_export_runs_total",
-    help: "Accounting export runs, by outcome (written, unchanged, failed).",
+    help: "Accounting export runs, by outcome (written, unchanged, empty, already-exported, failed). Dry runs are not counted.",
     labelNames: ["outcome"] as const,
     registers: [this.registry],
   });
@@ -73,7 +82,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly scrapeHooks: (() => void)[] = [];
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "bbot_bridge_" });
+    // Zero series from the start, so a dashboard shows 0 runs instead of no data.
+    for (const outcome of EXPORT_OUTCOMES) this.exportRuns.inc({ outcome }, 0);
+    for (const status of ["pending", "dead"])
+      this.deliveries.set({ status }, 0);
+  }
+
+  /** Registers a function that refreshes gauges right before each scrape. */
+  beforeScrape(hook: () => void): void {
+    this.scrapeHooks.push(hook);
+  }
+
+  /** Renders every metric in the Prometheus text format, after refreshing the gauges. */
+  async render(): Promise<string> {
+    for (const hook of this.scrapeHooks) hook();
+    return this.registry.metrics();
   }
 }

@@ -1,5 +1,6 @@
 import type { Server } from "node:http";
 import { isAbsolute, resolve } from "node:path";
+import type Router from "@koa/router";
 import type { Logger } from "pino";
 
 import type { BridgeConfig } from "./config/schema.ts";
@@ -9,7 +10,7 @@ import type {
   Clock,
 } from "./delivery/contract.ts";
 import { DeliveryEngine } from "./delivery/engine.ts";
-import { createApp } from "./http/app.ts";
+import { createApp, type ReadinessCheck } from "./http/app.ts";
 import { Quarantine } from "./http/quarantine.ts";
 import { WebhookProcessor } from "./http/webhook.ts";
 import { Metrics } from "./metrics.ts";
@@ -30,8 +31,40 @@ export interface ServiceOptions {
   adminToken?: string;
   /** Overrides `config.dataDir` (`BBOT_BRIDGE_DATA_DIR`). */
   dataDir?: string;
-  /** Milliseconds shutdown waits for running deliveries. Default 10,000. */
+  /**
+   * Milliseconds shutdown waits in all for running requests, components and deliveries before
+   * it cuts them off. Default 10,000.
+   */
   shutdownDeadlineMs?: number;
+  /** Parts that live as long as the service, such as the export scheduler. */
+  components?: ServiceComponent[];
+  /** Extra `/readyz` checks by name, next to config, store and delivery worker. */
+  readinessChecks?: Record<string, ReadinessCheck>;
+}
+
+/** Services a component receives when the service starts it. */
+export interface ComponentContext {
+  config: BridgeConfig;
+  store: FileStore;
+  engine: DeliveryEngine;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  dataDir: string;
+}
+
+/**
+ * A part that starts after the store and the delivery engine and stops before them, such as
+ * a cron job. `ready` joins `/readyz` under the component's name; `stop` must end its timers
+ * and wait for running work, because the store closes right after it.
+ */
+export interface ServiceComponent {
+  readonly name: string;
+  start?(context: ComponentContext): Promise<void> | void;
+  stop?(): Promise<void> | void;
+  ready?(): Promise<boolean> | boolean;
+  /** Mounts admin routes behind the admin token; ignored when the admin API is off. */
+  adminRoutes?(router: Router): void;
 }
 
 /** A running service. */
@@ -133,7 +166,24 @@ export async function startService(
     }
   }
   await engine.start();
+  let workerRunning = true;
 
+  const components = options.components ?? [];
+  const context: ComponentContext = {
+    config,
+    store,
+    engine,
+    metrics,
+    logger,
+    clock,
+    dataDir,
+  };
+  for (const component of components) {
+    await component.start?.(context);
+    logger.debug({ component: component.name }, "component started");
+  }
+
+  let stopping: Promise<void> | undefined;
   const ingestor = new OrderIngestor(store, engine, clock);
   const processor = new WebhookProcessor(config.restaurants, ingestor, metrics);
   const quarantine = new Quarantine(
@@ -164,15 +214,22 @@ export async function startService(
           },
         }
       : {}),
-    readiness: {
-      config: () => true,
-      store: () => store.isWritable(),
-      deliveryWorker: () => engine.slots.size >= 0,
-    },
+    ...(components.some((component) => component.adminRoutes)
+      ? {
+          extraAdminRoutes: (router: Router) => {
+            for (const component of components) component.adminRoutes?.(router);
+          },
+        }
+      : {}),
+    readiness: readinessChecks(
+      () => store.isWritable(),
+      () => workerRunning,
+      components,
+      options.readinessChecks,
+    ),
+    isStopping: () => stopping !== undefined,
   });
-
-  const gauges = setInterval(() => updateGauges(engine, metrics, clock), 1000);
-  gauges.unref();
+  metrics.beforeScrape(() => updateGauges(engine, metrics, clock));
   const housekeeping = setInterval(
     () => {
       void runHousekeeping(engine, quarantine, config, logger);
@@ -201,24 +258,108 @@ export async function startService(
     "bbot-bridge listening",
   );
 
-  let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      logger.info("stopping: no new requests; finishing running ones");
-      clearInterval(gauges);
+      const deadline =
+        performance.now() + (options.shutdownDeadlineMs ?? 10_000);
+      const remaining = () => Math.max(0, deadline - performance.now());
+      logger.info(
+        { deadlineMs: options.shutdownDeadlineMs ?? 10_000 },
+        "stopping: no new connections; finishing running requests and deliveries",
+      );
       clearInterval(housekeeping);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await engine.stop(options.shutdownDeadlineMs ?? 10_000);
+
+      const drained = closeServer(server, remaining());
+      await stopComponents(components, logger, remaining);
+      if (!(await drained)) {
+        logger.warn(
+          "requests still running at the shutdown deadline; their connections were closed",
+        );
+      }
+      workerRunning = false;
+      await engine.stop(remaining());
       await store.close();
-      logger.info("stopped");
+      logger.info("stopped; the store is flushed");
     })();
     return stopping;
   };
 
   return { url, server, store, engine, metrics, dataDir, stop };
+}
+
+/** Collects the `/readyz` checks: the built-in ones, then each component's, then the caller's. */
+function readinessChecks(
+  storeWritable: ReadinessCheck,
+  workerRunning: () => boolean,
+  components: readonly ServiceComponent[],
+  extra: Record<string, ReadinessCheck> = {},
+): Record<string, ReadinessCheck> {
+  const checks: Record<string, ReadinessCheck> = {
+    // The service only starts from a config that passed every check.
+    config: () => true,
+    store: storeWritable,
+    deliveryWorker: workerRunning,
+  };
+  for (const component of components) {
+    if (component.ready) checks[component.name] = () => component.ready!();
+  }
+  return { ...checks, ...extra };
+}
+
+/**
+ * Stops listening, lets running requests finish and closes idle keep-alive connections.
+ * Resolves true when every connection closed in time, false when the deadline cut some off.
+ */
+async function closeServer(
+  server: Server,
+  deadlineMs: number,
+): Promise<boolean> {
+  const closed = new Promise<boolean>((resolve) =>
+    server.close(() => resolve(true)),
+  );
+  server.closeIdleConnections();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), deadlineMs);
+  });
+  const inTime = await Promise.race([closed, late]);
+  clearTimeout(timer);
+  if (!inTime) {
+    server.closeAllConnections();
+    await closed;
+  }
+  return inTime;
+}
+
+/** Stops components in reverse start order; a failure is logged and the others still stop. */
+async function stopComponents(
+  components: readonly ServiceComponent[],
+  logger: Logger,
+  remaining: () => number,
+): Promise<void> {
+  for (const component of [...components].reverse()) {
+    if (!component.stop) continue;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), remaining());
+    });
+    try {
+      const result = await Promise.race([component.stop(), late]);
+      if (result === "late") {
+        logger.warn(
+          { component: component.name },
+          "component did not stop before the shutdown deadline",
+        );
+      }
+    } catch (error) {
+      logger.error(
+        { err: error, component: component.name },
+        "component failed to stop",
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 /** Adapter state rows, keyed by adapter and order, in the store's `adapterState` table. */

@@ -1,18 +1,23 @@
-import { parseArgs } from "node:util";
-
-import { adapterRegistry } from "../../adapters/index.ts";
+import { ConfigError } from "../config/load.ts";
 import {
-  ConfigError,
-  DEFAULT_CONFIG_PATH,
-  loadConfig,
-} from "../config/load.ts";
-import { createLogger } from "../logger.ts";
-import { startService } from "../service.ts";
+  EXPORT_USAGE,
+  TOTALS_USAGE,
+  runExportCommand,
+  runTotalsCommand,
+  urlFlagOf,
+} from "../export/commands.ts";
 import { StoreCorruptError, StoreLockedError } from "../store/errors.ts";
-import { AdminRequestError } from "./admin-client.ts";
-import { runDeliveriesCommand } from "./deliveries.ts";
-import { runQuarantineCommand } from "./quarantine.ts";
-import { runSendSample } from "./send-sample.ts";
+import { AdminClient, AdminRequestError, adminTarget } from "./admin-client.ts";
+import { DELIVERIES_USAGE, runDeliveriesCommand } from "./deliveries.ts";
+import { DEMO_USAGE, demoCommand } from "./demo.ts";
+import { QUARANTINE_USAGE, runQuarantineCommand } from "./quarantine.ts";
+import { SEND_SAMPLE_USAGE, runSendSample } from "./send-sample.ts";
+import {
+  CHECK_USAGE,
+  SERVE_USAGE,
+  checkConfigCommand,
+  serveCommand,
+} from "./serve.ts";
 import { UsageError } from "./usage.ts";
 
 const USAGE = `Usage: bbot-bridge <command> [options]
@@ -20,11 +25,13 @@ const USAGE = `Usage: bbot-bridge <command> [options]
 Commands:
   serve          start the service (default config: config/default.json)
   check-config   validate a config file and summarize it, without starting anything
+  demo           play a dinner service against fake Slack, POS, loyalty and accounting APIs
   send-sample    post the sample order's lifecycle to a running service
   deliveries     list, inspect, retry and discard deliveries
   quarantine     list, inspect and replay rejected webhook bodies
-
-Run "bbot-bridge <command> --help" for a command's options.
+  export         export a business date's journal entry on a running service
+  totals         print a restaurant's totals for a business date
+  help COMMAND   print a command's options (same as "bbot-bridge COMMAND --help")
 
 Environment:
   BBOT_BRIDGE_CONFIG       config file (default config/default.json)
@@ -33,21 +40,46 @@ Environment:
   BBOT_BRIDGE_ADMIN_TOKEN  bearer token of the admin API; the API is off when unset
 `;
 
-const SERVE_USAGE = `Usage: bbot-bridge serve [--config FILE] [--pretty]
-
-Starts the service. Stops cleanly on SIGTERM or SIGINT.
-
-  --config FILE   config file (default $BBOT_BRIDGE_CONFIG or config/default.json)
-  --pretty        human-readable logs instead of JSON lines
-`;
-
-const CHECK_USAGE = `Usage: bbot-bridge check-config [FILE]
-
-Validates a config file exactly as "serve" does, reports every problem with its key path,
-and prints the restaurants and adapters it defines. Exit code 1 when the config is invalid.
-`;
-
 type Output = (text: string) => void;
+
+/** A subcommand: its usage text and how to run it. */
+interface Command {
+  usage: string;
+  run(argv: string[], out: Output, err: Output): Promise<number> | number;
+}
+
+/** Builds the admin API client of the export commands from their `--url` flag. */
+const exportClient = (argv: string[]) =>
+  new AdminClient(adminTarget(urlFlagOf(argv)));
+
+const COMMANDS: Record<string, Command> = {
+  serve: { usage: SERVE_USAGE, run: (argv, out) => serveCommand(argv, out) },
+  "check-config": { usage: CHECK_USAGE, run: checkConfigCommand },
+  demo: { usage: DEMO_USAGE, run: (argv, out) => demoCommand(argv, out) },
+  "send-sample": {
+    usage: SEND_SAMPLE_USAGE,
+    run: (argv, out) => runSendSample(argv, out),
+  },
+  deliveries: {
+    usage: DELIVERIES_USAGE,
+    run: (argv, out) => runDeliveriesCommand(argv, out),
+  },
+  quarantine: {
+    usage: QUARANTINE_USAGE,
+    run: (argv, out) => runQuarantineCommand(argv, out),
+  },
+  export: {
+    usage: EXPORT_USAGE,
+    run: (argv, out) => runExportCommand(argv, exportClient(argv), out),
+  },
+  totals: {
+    usage: TOTALS_USAGE,
+    run: (argv, out) => runTotalsCommand(argv, exportClient(argv), out),
+  },
+};
+
+/** The subcommand names, in the order the usage lists them. */
+export const COMMAND_NAMES = Object.keys(COMMANDS);
 
 /** Runs the CLI with the given arguments; returns the exit code. */
 export async function main(
@@ -55,157 +87,50 @@ export async function main(
   out: Output,
   err: Output,
 ): Promise<number> {
-  const [command, ...rest] = argv;
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h") {
+    out(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "help") {
+    const topic = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
+    out(topic?.usage ?? USAGE);
+    return 0;
+  }
+
+  const command = COMMANDS[name];
+  if (!command) {
+    err(`unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
+    return 2;
+  }
   try {
-    switch (command) {
-      case "serve":
-        return await serve(rest, out);
-      case "check-config":
-        return checkConfigCommand(rest, out, err);
-      case "send-sample":
-        return await runSendSample(rest, out);
-      case "deliveries":
-        return await runDeliveriesCommand(rest, out);
-      case "quarantine":
-        return await runQuarantineCommand(rest, out);
-      case undefined:
-      case "help":
-      case "--help":
-      case "-h":
-        out(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        err(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
-        return 2;
-    }
+    return await command.run(rest, out, err);
   } catch (error) {
-    if (error instanceof UsageError) {
-      err(`${error.message}\n\n${error.usage}`);
-      return 2;
-    }
-    if (
-      error instanceof TypeError &&
-      (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
-    ) {
-      err(`${error.message}; run with --help for the options`);
-      return 2;
-    }
-    if (
-      error instanceof ConfigError ||
-      error instanceof AdminRequestError ||
-      error instanceof StoreCorruptError ||
-      error instanceof StoreLockedError
-    ) {
-      err(error.message);
-      return 1;
-    }
-    throw error;
+    return reportFailure(error, command, err);
   }
 }
 
-function configPath(flag: string | undefined): string {
-  return flag ?? (process.env.BBOT_BRIDGE_CONFIG || DEFAULT_CONFIG_PATH);
-}
-
-async function serve(argv: string[], out: Output): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: "string" },
-      pretty: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) {
-    out(SERVE_USAGE);
-    return 0;
+/** Prints an expected failure and returns its exit code; rethrows anything else. */
+function reportFailure(error: unknown, command: Command, err: Output): number {
+  if (error instanceof UsageError) {
+    err(`${error.message}\n\n${error.usage}`);
+    return 2;
   }
-
-  const { config } = loadConfig(configPath(values.config), adapterRegistry);
-  const logger = createLogger({
-    level: config.logging.level,
-    pretty: values.pretty,
-  });
-  const port = Number(process.env.PORT ?? "3000");
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(
-      `PORT must be a port number from 0 to 65535, not ${JSON.stringify(process.env.PORT)}`,
-      SERVE_USAGE,
-    );
+  if (
+    error instanceof TypeError &&
+    (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+  ) {
+    err(`${error.message}\n\n${command.usage}`);
+    return 2;
   }
-
-  const service = await startService({
-    config,
-    registry: adapterRegistry,
-    logger,
-    host: process.env.HOST || "127.0.0.1",
-    port,
-    ...(process.env.BBOT_BRIDGE_ADMIN_TOKEN
-      ? { adminToken: process.env.BBOT_BRIDGE_ADMIN_TOKEN }
-      : {}),
-    ...(process.env.BBOT_BRIDGE_DATA_DIR
-      ? { dataDir: process.env.BBOT_BRIDGE_DATA_DIR }
-      : {}),
-  });
-
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, "signal received");
-      process.off("SIGTERM", onSignal);
-      process.off("SIGINT", onSignal);
-      void service.stop().then(resolve, (error: Error) => {
-        logger.error({ err: error }, "shutdown failed");
-        resolve();
-      });
-    };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
-  });
-  return 0;
-}
-
-function checkConfigCommand(argv: string[], out: Output, err: Output): number {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { help: { type: "boolean", default: false } },
-  });
-  if (values.help) {
-    out(CHECK_USAGE);
-    return 0;
+  if (
+    error instanceof ConfigError ||
+    error instanceof AdminRequestError ||
+    error instanceof StoreCorruptError ||
+    error instanceof StoreLockedError
+  ) {
+    err(error.message);
+    return 1;
   }
-
-  const file = configPath(positionals[0]);
-  try {
-    const { config } = loadConfig(file, adapterRegistry);
-    out(`config ${file} is valid`);
-    out(`data folder: ${process.env.BBOT_BRIDGE_DATA_DIR || config.dataDir}`);
-    for (const restaurant of config.restaurants) {
-      const matchedBy = [
-        restaurant.bbotRestaurantId
-          ? `order.restaurant_id ${restaurant.bbotRestaurantId}`
-          : "",
-        restaurant.customerId ? `restaurant_id ${restaurant.customerId}` : "",
-      ]
-        .filter(Boolean)
-        .join(" or ");
-      out(
-        `restaurant ${restaurant.id} (${restaurant.name}), ${restaurant.timeZone}, cutoff ${restaurant.businessDayCutoffHour}:00, matched by ${matchedBy}`,
-      );
-      for (const entry of restaurant.adapters) {
-        const events =
-          entry.events ?? adapterRegistry.get(entry.type)?.defaultEvents ?? [];
-        out(
-          `  adapter ${entry.name} (${entry.type})${entry.enabled ? "" : " disabled"}: ${events.join(", ")}`,
-        );
-      }
-    }
-    return 0;
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      err(error.message);
-      return 1;
-    }
-    throw error;
-  }
+  throw error;
 }

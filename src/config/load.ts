@@ -16,6 +16,8 @@ export interface ConfigProblem {
   path: string;
   message: string;
   value?: unknown;
+  /** Set when the value is a secret or came from the environment; the message then hides it. */
+  hideValue?: string;
 }
 
 /** Raised when a config file cannot be read or breaks a rule; lists every problem found. */
@@ -34,7 +36,11 @@ export class ConfigError extends Error {
 function formatProblems(file: string, problems: ConfigProblem[]): string {
   const lines = problems.map((problem) => {
     const found =
-      "value" in problem ? ` (found ${describeValue(problem.value)})` : "";
+      problem.hideValue !== undefined
+        ? ` (found ${problem.hideValue})`
+        : "value" in problem
+          ? ` (found ${describeValue(problem.value)})`
+          : "";
     return `  - ${problem.path || "(top level)"}: ${problem.message}${found}`;
   });
   return `invalid config ${file}:\n${lines.join("\n")}`;
@@ -42,6 +48,9 @@ function formatProblems(file: string, problems: ConfigProblem[]): string {
 
 function describeValue(value: unknown): string {
   if (value === undefined) return "nothing";
+  // Only the keys of an object: its values may be resolved secrets.
+  if (isPlainObject(value))
+    return `an object with keys ${Object.keys(value).join(", ") || "(none)"}`;
   const text = JSON.stringify(value);
   return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
@@ -95,6 +104,12 @@ export function loadConfig(
   return { file, config: checkConfig(file, raw, registry, env) };
 }
 
+/**
+ * Options of every config check. yup 1.x strips the unknown keys of a `noUnknown()` object
+ * before its test runs, so without `stripUnknown: false` a misspelt key vanishes silently.
+ */
+const VALIDATE_OPTIONS = { abortEarly: false, stripUnknown: false } as const;
+
 /** Checks an already parsed config object; see `loadConfig`. */
 export function checkConfig(
   file: string,
@@ -108,17 +123,115 @@ export function checkConfig(
     message: `environment variable ${missing.variable} is not set; set it or write \${${missing.variable}:-fallback}`,
   }));
 
+  problems.push(...unknownKeyProblems(configSchema, resolved.value, ""));
+
   let config: BridgeConfig | undefined;
   try {
-    config = configSchema.validateSync(resolved.value, { abortEarly: false });
+    config = configSchema.validateSync(resolved.value, VALIDATE_OPTIONS);
   } catch (error) {
     if (!(error instanceof yup.ValidationError)) throw error;
-    problems.push(...validationProblems(error));
+    // An unset variable already has its own problem; its empty value breaking a rule is noise.
+    const unset = new Set(resolved.missing.map((missing) => missing.path));
+    problems.push(
+      ...validationProblems(error).filter(
+        (problem) => !unset.has(problem.path),
+      ),
+    );
   }
 
   if (config) problems.push(...crossCheck(config, registry));
-  if (problems.length > 0 || !config) throw new ConfigError(file, problems);
+  else problems.push(...rawAdapterProblems(resolved.value, registry));
+  if (problems.length > 0 || !config) {
+    throw new ConfigError(file, hideSecrets(problems, raw));
+  }
   return config;
+}
+
+/** Keys whose values are credentials or carry them, such as a Slack webhook URL. */
+const SECRET_KEY =
+  /(password|secret|token|apikey|api_key|webhookurl|accesskey)$/i;
+
+/**
+ * Keeps secrets out of error messages: a value written as an environment reference is shown
+ * as that reference, and the value of a secret key is not shown at all.
+ */
+function hideSecrets(problems: ConfigProblem[], raw: unknown): ConfigProblem[] {
+  return problems.map((problem) => {
+    if (!("value" in problem)) return problem;
+
+    const written = valueAt(raw, problem.path);
+    if (typeof written === "string" && written.includes("${")) {
+      return {
+        ...problem,
+        hideValue: `${JSON.stringify(written)} after resolving; the resolved value is not shown`,
+      };
+    }
+    const lastKey =
+      problem.path
+        .split(/[.[\]]/)
+        .filter(Boolean)
+        .at(-1) ?? "";
+    if (SECRET_KEY.test(lastKey)) {
+      return {
+        ...problem,
+        hideValue: "a value that is not shown: it is a secret",
+      };
+    }
+    return problem;
+  });
+}
+
+/** Reads the value at a key path such as `restaurants[0].auth.password`. */
+function valueAt(root: unknown, path: string): unknown {
+  let node = root;
+  for (const key of path.split(/[.[\]]/).filter(Boolean)) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+/**
+ * Lists keys the schema does not define, such as a misspelt `timezone`, which yup would
+ * otherwise drop without a word. Objects whose schema already rejects unknown keys and
+ * free-form objects (an adapter's `options`, checked by its own schema) are left alone.
+ */
+function unknownKeyProblems(
+  schema: yup.Schema,
+  value: unknown,
+  path: string,
+): ConfigProblem[] {
+  if (schema instanceof yup.ArraySchema && Array.isArray(value)) {
+    const inner = schema.innerType as yup.Schema | undefined;
+    if (!inner) return [];
+    return value.flatMap((item, index) =>
+      unknownKeyProblems(inner, item, `${path}[${index}]`),
+    );
+  }
+  if (!(schema instanceof yup.ObjectSchema) || !isPlainObject(value)) return [];
+
+  const fields = schema.fields as Record<string, yup.Schema>;
+  const allowed = Object.keys(fields);
+  if (allowed.length === 0) return [];
+
+  const problems: ConfigProblem[] = [];
+  for (const [key, item] of Object.entries(value)) {
+    const at = joinPath(path, key);
+    const field = fields[key];
+    if (field) {
+      problems.push(...unknownKeyProblems(field, item, at));
+    } else if (!schema.spec.noUnknown) {
+      problems.push({
+        path: at,
+        message: `unknown key; allowed here: ${allowed.join(", ")}`,
+      });
+    }
+  }
+  return problems;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function validationProblems(
@@ -128,7 +241,11 @@ function validationProblems(
   const inner = error.inner.length > 0 ? error.inner : [error];
   return inner.map((item) => {
     const path = joinPath(prefix, item.path ?? "");
-    const message = item.message.replace(`${item.path ?? ""} `, "");
+    const subject = item.path ? `${item.path} ` : "";
+    const message =
+      subject && item.message.startsWith(subject)
+        ? item.message.slice(subject.length)
+        : item.message;
     return { path, message, value: item.value };
   });
 }
@@ -182,13 +299,40 @@ function crossCheck(
   return problems;
 }
 
+/**
+ * Checks adapter types and options when the rest of the config failed its schema, so one run
+ * lists those problems too.
+ */
+function rawAdapterProblems(
+  value: unknown,
+  registry: AdapterRegistry,
+): ConfigProblem[] {
+  if (!isPlainObject(value) || !Array.isArray(value.restaurants)) return [];
+
+  return value.restaurants.flatMap((restaurant: unknown, index) => {
+    if (!isPlainObject(restaurant) || !Array.isArray(restaurant.adapters))
+      return [];
+    const entries = restaurant.adapters.map((entry: unknown) =>
+      isPlainObject(entry) ? entry : {},
+    );
+    return checkAdapters(entries, `restaurants[${index}].adapters`, registry);
+  });
+}
+
+/** The fields of an adapter entry that the adapter checks need. */
+interface AdapterEntryInput {
+  name?: unknown;
+  type?: unknown;
+  options?: unknown;
+}
+
 function checkAdapters(
-  adapters: BridgeConfig["restaurants"][number]["adapters"],
+  adapters: AdapterEntryInput[],
   at: string,
   registry: AdapterRegistry,
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const names = new Set<string>();
+  const names = new Set<unknown>();
 
   adapters.forEach((entry, index) => {
     const path = `${at}[${index}]`;
@@ -201,6 +345,8 @@ function checkAdapters(
     }
     names.add(entry.name);
 
+    // A missing or non-string type already failed the entry schema.
+    if (typeof entry.type !== "string") return;
     const factory = registry.get(entry.type);
     if (!factory) {
       problems.push({
@@ -212,8 +358,8 @@ function checkAdapters(
     }
 
     try {
-      entry.options = factory.optionsSchema.validateSync(entry.options, {
-        abortEarly: false,
+      entry.options = factory.optionsSchema.validateSync(entry.options ?? {}, {
+        ...VALIDATE_OPTIONS,
       }) as Record<string, unknown>;
     } catch (error) {
       if (!(error instanceof yup.ValidationError)) throw error;

@@ -16,8 +16,13 @@ export interface AppDeps {
   /** Extra admin routes, such as the accounting export's, mounted behind the same token. */
   extraAdminRoutes?: (router: Router) => void;
   /** Checks for `/readyz`: each returns true when its part is ready. */
-  readiness: Record<string, () => Promise<boolean> | boolean>;
+  readiness: Record<string, ReadinessCheck>;
+  /** True once shutdown has begun: `/readyz` then fails and responses close their connection. */
+  isStopping?: () => boolean;
 }
+
+/** One part of `/readyz`; a check that throws counts as not ready. */
+export type ReadinessCheck = () => Promise<boolean> | boolean;
 
 /** Builds the Koa app: error handling, request log, webhook, health, metrics and admin routes. */
 export function createApp(deps: AppDeps): Koa {
@@ -26,6 +31,7 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(errorHandler(deps.logger));
   app.use(requestLog(deps.logger));
+  if (deps.isStopping) app.use(closeWhenStopping(deps.isStopping));
 
   const router = new Router();
   router.post("/webhooks/bbot", webhookRoute(deps.webhook));
@@ -33,16 +39,14 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = { status: "ok" };
   });
   router.get("/readyz", async (ctx) => {
-    const checks: Record<string, boolean> = {};
-    for (const [name, check] of Object.entries(deps.readiness))
-      checks[name] = await check();
+    const checks = await runReadinessChecks(deps);
     const ready = Object.values(checks).every(Boolean);
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? "ready" : "not ready", checks };
   });
   router.get("/metrics", async (ctx) => {
     ctx.type = deps.metrics.registry.contentType;
-    ctx.body = await deps.metrics.registry.metrics();
+    ctx.body = await deps.metrics.render();
   });
   app.use(router.routes()).use(router.allowedMethods());
 
@@ -67,8 +71,35 @@ export function createApp(deps: AppDeps): Koa {
   return app;
 }
 
+async function runReadinessChecks(
+  deps: AppDeps,
+): Promise<Record<string, boolean>> {
+  const checks: Record<string, boolean> = {};
+  if (deps.isStopping) checks.accepting = !deps.isStopping();
+  for (const [name, check] of Object.entries(deps.readiness)) {
+    try {
+      checks[name] = await check();
+    } catch (error) {
+      deps.logger.warn({ err: error, check: name }, "readiness check failed");
+      checks[name] = false;
+    }
+  }
+  return checks;
+}
+
+/** Asks clients to close the connection after each response once shutdown has begun. */
+function closeWhenStopping(isStopping: () => boolean) {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } finally {
+      if (isStopping()) ctx.set("Connection", "close");
+    }
+  };
+}
+
 /**
- * Answers errors as JSON: the message of a 4xx is shown, a 5xx says nothing internal and is
+ * Sends errors as JSON: the message of a 4xx is shown, a 5xx reveals nothing internal and is
  * logged once through `app.on("error")`.
  */
 function errorHandler(logger: Logger) {
@@ -90,7 +121,7 @@ function errorHandler(logger: Logger) {
         ctx.body = { error: "internal error; see the service log" };
         ctx.app.emit("error", error, ctx);
       }
-      logger.debug({ status: ctx.status }, "error answered");
+      logger.debug({ status: ctx.status }, "error response sent");
     }
   };
 }
@@ -99,6 +130,7 @@ function errorHandler(logger: Logger) {
 function requestLog(logger: Logger) {
   return async (ctx: Context, next: Next) => {
     const started = performance.now();
+    logger.trace({ method: ctx.method, path: ctx.path }, "request started");
     try {
       await next();
     } finally {
