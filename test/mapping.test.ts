@@ -121,6 +121,20 @@ describe("canonical mapping", () => {
     );
   });
 
+  it("rejects blank ids and string cents", () => {
+    const body = readFixture("sample-order.json") as unknown as {
+      order: Record<string, unknown>;
+    };
+    body.order.id = "   ";
+    body.order.tip_cents = "478";
+    const result = validateWebhook(body);
+    assert.equal(result.ok, false);
+    const paths = result.ok
+      ? []
+      : result.problems.map((problem) => problem.path);
+    assert.deepEqual(paths.sort(), ["order.id", "order.tip_cents"]);
+  });
+
   it("tolerates unknown fields and nulls", () => {
     const body = readFixture("sample-order.json") as unknown as {
       order: Record<string, unknown> & { items: Record<string, unknown>[] };

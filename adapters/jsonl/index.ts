@@ -1,4 +1,4 @@
-import { appendFile, mkdir } from "node:fs/promises";
+import { mkdir, open, type FileHandle } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
 import * as yup from "yup";
 
@@ -16,7 +16,8 @@ export const jsonlOptionsSchema = yup
 export type JsonlOptions = yup.InferType<typeof jsonlOptionsSchema>;
 
 /**
- * Appends every event it receives to a file as one JSON object a line. A failed append is
+ * Appends every event it receives to a file as one JSON object a line. The file stays open in
+ * append mode between events, so rotate it by copying and truncating. A failed append is
  * transient: the disk may have room again later.
  */
 export const jsonlAdapter: AdapterFactory<JsonlOptions> = {
@@ -27,16 +28,28 @@ export const jsonlAdapter: AdapterFactory<JsonlOptions> = {
     const file = isAbsolute(options.path)
       ? options.path
       : join(deps.dataDir, options.path);
+    let handle: Promise<FileHandle> | undefined;
+
     return {
       type: "jsonl",
       async start() {
         await mkdir(dirname(file), { recursive: true });
       },
+      async stop() {
+        const current = handle;
+        handle = undefined;
+        await (await current?.catch(() => undefined))?.close();
+      },
       async handle(event, context) {
         const line = `${JSON.stringify({ ...event, idempotencyKey: context.idempotencyKey })}\n`;
         try {
-          await appendFile(file, line, "utf8");
+          handle ??= open(file, "a");
+          await (await handle).write(line);
         } catch (error) {
+          // Open the file again on the next attempt, in case it was the handle that failed.
+          const failed = handle;
+          handle = undefined;
+          void failed?.then((broken) => broken.close()).catch(() => undefined);
           throw new TransientDeliveryError(
             `cannot append to ${file}: ${(error as Error).message}`,
             {},

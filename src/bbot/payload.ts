@@ -32,8 +32,7 @@ const idString = () =>
     .string()
     .strict()
     .typeError("must be a string id")
-    .trim()
-    .min(1, "must not be empty");
+    .matches(/\S/, "must not be empty");
 
 const modSchema = yup.object({
   id: yup.string().nullable().optional(),
@@ -73,8 +72,7 @@ const orderSchema = yup.object({
       short_id: yup.string().nullable().optional(),
     })
     .nullable()
-    .optional()
-    .default(null),
+    .optional(),
   fulfillment_method: yup.string().nullable().optional(),
   orderNumberToday: yup.number().strict().integer().nullable().optional(),
   items: yup.array(itemSchema.required()).required(),
@@ -107,8 +105,7 @@ const orderSchema = yup.object({
       amount: optionalCents(),
     })
     .nullable()
-    .optional()
-    .default(null),
+    .optional(),
 });
 
 export const webhookSchema = yup.object({
@@ -172,9 +169,11 @@ export function validateWebhook(
   }
 
   try {
+    // Strict: the body is checked as it is and never cast, which also skips copying it.
     const payload = webhookSchema.validateSync(body, {
       abortEarly: false,
       stripUnknown: false,
+      strict: true,
     });
     return { ok: true, payload };
   } catch (error) {

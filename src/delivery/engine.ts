@@ -20,6 +20,7 @@ import {
   type FailureDetails,
 } from "./errors.ts";
 import { DeliveryOperations } from "./operations.ts";
+import { OutboxIndex, slotKey } from "./outbox-index.ts";
 import {
   HISTORY_LIMIT,
   newDelivery,
@@ -65,7 +66,9 @@ class AttemptTimeout extends TransientDeliveryError {}
 export class DeliveryEngine implements DeliveryPlanner {
   readonly slots = new Map<string, AdapterSlot>();
   /** Pending and dead deliveries: the whole outbox, always in memory. */
-  readonly open = new Map<string, DeliveryRecord>();
+  readonly open = new OutboxIndex();
+  /** Per adapter, chains found due while the adapter had no free slot. */
+  private readonly waiting = new Map<string, Set<string>>();
   readonly operations: DeliveryOperations;
   private readonly running = new Map<
     string,
@@ -125,12 +128,15 @@ export class DeliveryEngine implements DeliveryPlanner {
         "outbox",
         partition,
       )) {
-        this.open.set(record.id, record);
+        this.open.set(record);
       }
     }
     for (const slot of this.slots.values()) await slot.adapter.start?.();
 
-    this.timer = setInterval(() => this.tick(), this.options.pollIntervalMs);
+    this.timer = setInterval(
+      () => this.tick(true),
+      this.options.pollIntervalMs,
+    );
     this.timer.unref();
     this.options.logger.info(
       { open: this.open.size, adapters: this.slots.size },
@@ -201,7 +207,7 @@ export class DeliveryEngine implements DeliveryPlanner {
     for (const op of ops) {
       if (op.table !== "outbox") continue;
       if (op.value === undefined) this.open.delete(op.key);
-      else this.open.set(op.key, op.value as DeliveryRecord);
+      else this.open.set(op.value as DeliveryRecord);
     }
     this.schedule();
   }
@@ -246,61 +252,84 @@ export class DeliveryEngine implements DeliveryPlanner {
     this.tickScheduled = true;
     setImmediate(() => {
       this.tickScheduled = false;
-      this.tick();
+      this.tick(false);
     });
   }
 
-  /** Starts every due delivery that ordering, concurrency and breakers allow. */
-  tick(): void {
+  /**
+   * Starts every due delivery that ordering, concurrency and breakers allow. A full pass looks
+   * at every chain (the poll timer runs one, so retries come due). A wake-up after a commit
+   * only looks at the chains changed since the last pass and those that waited for a free
+   * slot, and stops at the first adapter slot limit, so its cost does not grow with a backlog.
+   */
+  tick(full = true): void {
     if (this.stopping) return;
     const now = this.options.clock.now();
+    const touched = this.open.takeTouched();
 
-    for (const [slotKeyName, chains] of this.chainsBySlot()) {
-      const slot = this.slots.get(slotKeyName);
-      if (!slot) continue;
-      for (const chain of chains) {
-        if (slot.active >= slot.entry.concurrency) break;
-        // A running record anywhere in the chain blocks it, not only a running head: a record
-        // that sorts first can join a chain while a later one runs (an alert, an operator retry).
-        if (chain.some((record) => this.running.has(record.id))) continue;
-        const head = chainHead(chain);
-        if (!head || head.status !== "pending" || head.nextAttemptAt > now)
-          continue;
-        if (!slot.breaker.allows(now)) break;
-        this.startAttempt(slot, head);
+    for (const [key, slot] of this.slots) {
+      let waiting = this.waiting.get(key);
+      if (!waiting) this.waiting.set(key, (waiting = new Set()));
+      for (const chainKey of touched.get(key) ?? []) waiting.add(chainKey);
+
+      if (full) this.startDue(slot, this.open.chainsOf(key), waiting, now);
+      else this.startWaiting(slot, waiting, now);
+    }
+  }
+
+  /** Looks at every chain of an adapter; due ones that find no free slot wait. */
+  private startDue(
+    slot: AdapterSlot,
+    chains: Iterable<[string, DeliveryRecord[]]>,
+    waiting: Set<string>,
+    now: number,
+  ): void {
+    for (const [chainKey, chain] of chains) {
+      if (!this.isChainDue(chain, now)) {
+        waiting.delete(chainKey);
+      } else if (this.hasFreeSlot(slot, now)) {
+        waiting.delete(chainKey);
+        this.startAttempt(slot, chainHead(chain)!);
+      } else {
+        waiting.add(chainKey);
       }
     }
   }
 
-  /**
-   * Groups open deliveries by adapter into chains, one per order, sorted by event sequence.
-   * Only a chain's head may run, which keeps each order's events in order per adapter; a dead
-   * head holds back its order's later events until an operator retries or discards it. Events
-   * without a sequence (dead-letter alerts) sort first and never hold a chain back.
-   */
-  private chainsBySlot(): Map<string, DeliveryRecord[][]> {
-    const chains = new Map<string, Map<string, DeliveryRecord[]>>();
-    for (const record of this.open.values()) {
-      const key = slotKey(record.restaurantId, record.adapter);
-      let bySlot = chains.get(key);
-      if (!bySlot) chains.set(key, (bySlot = new Map()));
-      const chainKey = record.orderId ?? record.id;
-      const chain = bySlot.get(chainKey);
-      if (chain) chain.push(record);
-      else bySlot.set(chainKey, [record]);
+  /** Starts waiting chains, oldest first, until the adapter has no free slot. */
+  private startWaiting(
+    slot: AdapterSlot,
+    waiting: Set<string>,
+    now: number,
+  ): void {
+    for (const chainKey of waiting) {
+      if (!this.hasFreeSlot(slot, now)) return;
+      waiting.delete(chainKey);
+      const chain = this.open.chain(slot.key, chainKey);
+      if (chain && this.isChainDue(chain, now))
+        this.startAttempt(slot, chainHead(chain)!);
     }
+  }
 
-    const result = new Map<string, DeliveryRecord[][]>();
-    for (const [key, bySlot] of chains) {
-      const list = [...bySlot.values()];
-      for (const chain of list)
-        chain.sort(
-          (a, b) => a.sequence - b.sequence || a.createdAt - b.createdAt,
-        );
-      list.sort((a, b) => a[0]!.nextAttemptAt - b[0]!.nextAttemptAt);
-      result.set(key, list);
-    }
-    return result;
+  private hasFreeSlot(slot: AdapterSlot, now: number): boolean {
+    return slot.active < slot.entry.concurrency && slot.breaker.allows(now);
+  }
+
+  /**
+   * Tells whether a chain's head may start now. Only a chain's head may run, which keeps each
+   * order's events in order per adapter; a dead head holds back its order's later events until
+   * an operator retries or discards it. Dead-letter alerts (sequence 0) never hold a chain back.
+   * A running record anywhere in the chain blocks it, because a record that sorts first can
+   * join a chain while a later one runs (an alert, an operator retry).
+   */
+  private isChainDue(chain: readonly DeliveryRecord[], now: number): boolean {
+    if (chain.some((record) => this.running.has(record.id))) return false;
+    const head = chainHead(chain);
+    return (
+      head !== undefined &&
+      head.status === "pending" &&
+      head.nextAttemptAt <= now
+    );
   }
 
   private startAttempt(slot: AdapterSlot, record: DeliveryRecord): void {
@@ -326,6 +355,7 @@ export class DeliveryEngine implements DeliveryPlanner {
       .finally(() => {
         slot.active -= 1;
         this.running.delete(record.id);
+        this.open.touchRecord(record);
         this.schedule();
       });
     this.running.set(record.id, { controller, done });
@@ -565,11 +595,6 @@ function loggableError(error: Error): {
   return delivery || !error.stack
     ? { type: error.name, message: error.message }
     : { type: error.name, message: error.message, stack: error.stack };
-}
-
-/** The key of a restaurant's adapter in the engine and in metrics. */
-export function slotKey(restaurantId: string, adapter: string): string {
-  return `${restaurantId}/${adapter}`;
 }
 
 function deadLetterEvent(
