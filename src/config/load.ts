@@ -110,6 +110,16 @@ export function loadConfig(
  */
 const VALIDATE_OPTIONS = { abortEarly: false, stripUnknown: false } as const;
 
+/**
+ * Tells whether a problem only repeats an unset variable: a rule broken by the variable's empty
+ * value, or an object-level rule of the object that holds it (such as "needs an id").
+ */
+function followsFromUnset(path: string, unset: readonly string[]): boolean {
+  return unset.some(
+    (at) => at === path || (path !== "" && at.startsWith(`${path}.`)),
+  );
+}
+
 /** Checks an already parsed config object; see `loadConfig`. */
 export function checkConfig(
   file: string,
@@ -118,11 +128,7 @@ export function checkConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): BridgeConfig {
   const resolved = resolveEnvReferences(raw, env);
-  const problems: ConfigProblem[] = resolved.missing.map((missing) => ({
-    path: missing.path,
-    message: `environment variable ${missing.variable} is not set; set it or write \${${missing.variable}:-fallback}`,
-  }));
-
+  const problems: ConfigProblem[] = [];
   problems.push(...unknownKeyProblems(configSchema, resolved.value, ""));
 
   let config: BridgeConfig | undefined;
@@ -130,17 +136,23 @@ export function checkConfig(
     config = configSchema.validateSync(resolved.value, VALIDATE_OPTIONS);
   } catch (error) {
     if (!(error instanceof yup.ValidationError)) throw error;
-    // An unset variable already has its own problem; its empty value breaking a rule is noise.
-    const unset = new Set(resolved.missing.map((missing) => missing.path));
-    problems.push(
-      ...validationProblems(error).filter(
-        (problem) => !unset.has(problem.path),
-      ),
-    );
+    problems.push(...validationProblems(error));
   }
 
   if (config) problems.push(...crossCheck(config, registry));
   else problems.push(...rawAdapterProblems(resolved.value, registry));
+
+  const unset = resolved.missing.map((missing) => missing.path);
+  const missingProblems: ConfigProblem[] = resolved.missing.map((missing) => ({
+    path: missing.path,
+    message: `environment variable ${missing.variable} is not set; set it or write \${${missing.variable}:-fallback}`,
+  }));
+  problems.splice(
+    0,
+    problems.length,
+    ...missingProblems,
+    ...problems.filter((problem) => !followsFromUnset(problem.path, unset)),
+  );
   if (problems.length > 0 || !config) {
     throw new ConfigError(file, hideSecrets(problems, raw));
   }
