@@ -528,7 +528,7 @@ export class DeliveryEngine implements DeliveryPlanner {
     if (permanent) {
       slot.breaker.succeeded(logger);
       logger.error(
-        { err: loggableError(failure), status: details.status, durationMs },
+        { error: loggableError(failure), status: details.status, durationMs },
         "delivery failed permanently; moved to dead letters",
       );
       return { ...updated, status: "dead", reason: failure.message };
@@ -538,7 +538,7 @@ export class DeliveryEngine implements DeliveryPlanner {
     const policy = slot.entry.retry;
     if (attempt >= policy.maxAttempts) {
       logger.error(
-        { err: loggableError(failure), status: details.status, durationMs },
+        { error: loggableError(failure), status: details.status, durationMs },
         `delivery gave up after ${attempt} attempts; moved to dead letters`,
       );
       return {
@@ -556,7 +556,7 @@ export class DeliveryEngine implements DeliveryPlanner {
     const nextAttemptAt = now + delay;
     logger.warn(
       {
-        err: loggableError(failure),
+        error: loggableError(failure),
         status: details.status,
         durationMs,
         retryInMs: delay,
