@@ -344,8 +344,15 @@ export class DeliveryEngine implements DeliveryPlanner {
       attempt: record.attempts + 1,
     });
     slot.active += 1;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      slot.active -= 1;
+      this.schedule();
+    };
     slot.breaker.started(logger);
-    const done = this.attempt(slot, record, controller, logger)
+    const done = this.attempt(slot, record, controller, logger, release)
       .catch((error: Error) => {
         this.options.logger.error(
           { err: error, deliveryId: record.id },
@@ -353,7 +360,7 @@ export class DeliveryEngine implements DeliveryPlanner {
         );
       })
       .finally(() => {
-        slot.active -= 1;
+        release();
         this.running.delete(record.id);
         this.open.touchRecord(record);
         this.schedule();
@@ -366,6 +373,7 @@ export class DeliveryEngine implements DeliveryPlanner {
     record: DeliveryRecord,
     controller: AbortController,
     logger: Logger,
+    release: () => void,
   ): Promise<void> {
     const attempt = record.attempts + 1;
     const started = this.options.clock.now();
@@ -408,6 +416,9 @@ export class DeliveryEngine implements DeliveryPlanner {
       logger,
     );
     this.options.onAttempt?.(slot, updated.history.at(-1)!.outcome, durationMs);
+    // The destination is done with this attempt, so its slot is free while the outcome is
+    // written. The delivery stays running, which holds its order's chain, until the write ends.
+    release();
 
     const ops = saveDeliveryOps(updated);
     if (
