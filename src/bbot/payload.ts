@@ -108,33 +108,25 @@ const orderSchema = yup.object({
     .optional(),
 });
 
+/** The webhook's top-level ids, which the integrator chose: a string or an integer. */
+const integratorId = () =>
+  yup
+    .mixed<string | number>()
+    .test(
+      "id",
+      "must be a string or integer id",
+      (value) =>
+        value === undefined ||
+        value === null ||
+        typeof value === "string" ||
+        Number.isInteger(value),
+    )
+    .nullable()
+    .optional();
+
 export const webhookSchema = yup.object({
-  restaurant_id: yup
-    .mixed<string | number>()
-    .test(
-      "id",
-      "must be a string or integer id",
-      (value) =>
-        value === undefined ||
-        value === null ||
-        typeof value === "string" ||
-        Number.isInteger(value),
-    )
-    .nullable()
-    .optional(),
-  order_id: yup
-    .mixed<string | number>()
-    .test(
-      "id",
-      "must be a string or integer id",
-      (value) =>
-        value === undefined ||
-        value === null ||
-        typeof value === "string" ||
-        Number.isInteger(value),
-    )
-    .nullable()
-    .optional(),
+  restaurant_id: integratorId(),
+  order_id: integratorId(),
   order: orderSchema.required(),
 });
 
