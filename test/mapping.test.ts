@@ -135,6 +135,17 @@ describe("canonical mapping", () => {
     assert.deepEqual(paths.sort(), ["order.id", "order.tip_cents"]);
   });
 
+  it("warns about a repeated item id", () => {
+    const body = readFixture("sample-order.json") as unknown as {
+      order: { items: { id: string }[] };
+    };
+    body.order.items[1]!.id = body.order.items[0]!.id;
+    const mapped = canonicalOf(body as never);
+    assert.deepEqual(mapped.warnings, [
+      "item id bc961912-26c0-43ef-b3f3-af6bbce9a3e9 appears more than once",
+    ]);
+  });
+
   it("tolerates unknown fields and nulls", () => {
     const body = readFixture("sample-order.json") as unknown as {
       order: Record<string, unknown> & { items: Record<string, unknown>[] };

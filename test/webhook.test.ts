@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
 
 import { lifecycleSnapshots, readFixture } from "./helpers/sample-events.ts";
 import {
@@ -295,6 +296,54 @@ describe("webhook rejections", () => {
       "order.total_cents",
     ]);
     assert.ok(answer.quarantineId);
+  });
+
+  it("negative and unsafe cents get 422", async () => {
+    const body = readFixture("sample-order.json") as unknown as {
+      order: Record<string, unknown> & { items: Record<string, unknown>[] };
+    };
+    body.order.pretax_cents = -2388;
+    body.order.items[0]!.tax_cents = 9007199254740993;
+    const response = await service.post(body);
+    assert.equal(response.status, 422);
+    const answer = await answerOf(response);
+    const messages = Object.fromEntries(
+      (answer.problems ?? []).map((problem) => [problem.path, problem.message]),
+    );
+    assert.equal(messages["order.pretax_cents"], "must not be negative");
+    assert.match(messages["order.items[0].tax_cents"] ?? "", /between/);
+  });
+
+  it("wrong types are named plainly", async () => {
+    const response = await service.post({ order: "x" });
+    assert.equal(response.status, 422);
+    const answer = await answerOf(response);
+    assert.deepEqual(answer.problems, [
+      { path: "order", message: "must be an object" },
+    ]);
+  });
+
+  it("empty body gets 400 saying so", async () => {
+    const response = await service.post(undefined, { raw: "" });
+    assert.equal(response.status, 400);
+    assert.match((await answerOf(response)).error ?? "", /the body is empty/);
+  });
+
+  it("compressed body gets 415", async () => {
+    const response = await fetch(`${service.url}/webhooks/bbot`, {
+      method: "POST",
+      headers: {
+        Authorization: `Basic ${Buffer.from("demo:demo").toString("base64")}`,
+        "Content-Type": "application/json",
+        "Content-Encoding": "gzip",
+      },
+      body: gzipSync(JSON.stringify(readFixture("sample-order.json"))),
+    });
+    assert.equal(response.status, 415);
+    assert.match(
+      (await answerOf(response)).error ?? "",
+      /Content-Encoding "gzip"/,
+    );
   });
 
   it("unknown restaurant gets 404 and can be replayed", async () => {

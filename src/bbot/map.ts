@@ -189,7 +189,11 @@ function checkIdentities(order: CanonicalOrder, source: BbotOrder): string[] {
     );
   }
 
+  const seen = new Set<string>();
   for (const item of order.items) {
+    if (seen.has(item.itemId))
+      warnings.push(`item id ${item.itemId} appears more than once`);
+    seen.add(item.itemId);
     const modPretax = item.mods.reduce((sum, mod) => sum + mod.pretaxCents, 0);
     if (modPretax > item.pretaxCents) {
       warnings.push(

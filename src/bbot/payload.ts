@@ -1,5 +1,6 @@
 import * as yup from "yup";
 
+import "../yup-messages.ts";
 import { isTimestamp } from "./timestamps.ts";
 
 /*
@@ -8,12 +9,25 @@ import { isTimestamp } from "./timestamps.ts";
  * an integer number of cents: a string or a fraction is rejected rather than guessed at.
  */
 
-const cents = () =>
+/** Any integer number of cents that a double holds exactly, such as a mod's price. */
+const signedCents = () =>
   yup
     .number()
     .strict()
     .typeError("must be an integer number of cents")
-    .integer("must be an integer number of cents");
+    .integer("must be an integer number of cents")
+    .test(
+      "safe-integer",
+      "must be between -9007199254740991 and 9007199254740991 cents",
+      (value) =>
+        value === undefined ||
+        value === null ||
+        !Number.isInteger(value) ||
+        Number.isSafeInteger(value),
+    );
+
+/** Cents of an item or an order total, which a refund lowers but never takes below zero. */
+const cents = () => signedCents().min(0, "must not be negative");
 
 const optionalCents = () => cents().nullable().optional();
 
@@ -32,14 +46,19 @@ const idString = () =>
     .string()
     .strict()
     .typeError("must be a string id")
-    .matches(/\S/, "must not be empty");
+    .matches(/\S/, "must not be empty")
+    .max(128, "must be at most 128 characters")
+    .matches(
+      /^[^\u0000-\u001f\u007f]*$/,
+      "must not contain control characters",
+    );
 
 const modSchema = yup.object({
   id: yup.string().nullable().optional(),
   name: yup.string().nullable().optional(),
-  pretax_cents: optionalCents(),
-  tax_cents: optionalCents(),
-  orig_pretax_cents: optionalCents(),
+  pretax_cents: signedCents().nullable().optional(),
+  tax_cents: signedCents().nullable().optional(),
+  orig_pretax_cents: signedCents().nullable().optional(),
 });
 
 const itemSchema = yup.object({

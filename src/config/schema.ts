@@ -1,5 +1,6 @@
 import * as yup from "yup";
 
+import "../yup-messages.ts";
 import { EVENT_TYPES } from "../orders/events.ts";
 import { PERSONAL_FIELDS } from "../orders/model.ts";
 

@@ -125,6 +125,14 @@ export class WebhookProcessor {
 
 function parseJson(raw: Buffer): { value: unknown } | Rejection {
   const text = raw.toString("utf8").replace(/^\uFEFF/, "");
+  if (text.trim() === "") {
+    return {
+      reason: "invalid_json",
+      status: 400,
+      message: "the body is empty; send the order webhook as a JSON object",
+      problems: [{ path: "", message: "is empty" }],
+    };
+  }
   try {
     return { value: JSON.parse(text) };
   } catch (error) {
@@ -163,7 +171,11 @@ export function webhookRoute(options: WebhookRouteOptions) {
       options.metrics.webhooks.inc({ outcome: "unauthorized" });
       ctx.set("WWW-Authenticate", 'Basic realm="bbot-bridge", charset="UTF-8"');
       ctx.status = 401;
-      ctx.body = { error: "missing or invalid credentials" };
+      ctx.body = {
+        error:
+          "missing or invalid credentials; send the restaurant's user and password as HTTP Basic auth",
+        reason: "unauthorized",
+      };
       return;
     }
     ctx.state.restaurantId =
@@ -223,8 +235,21 @@ async function receive(
       status: 400,
       body: {
         error: `the request body could not be read: ${(error as Error).message}`,
+        reason: "unreadable_body",
       },
     };
+  }
+
+  const encoding = (ctx.get("content-encoding") || "identity").toLowerCase();
+  if (encoding !== "identity") {
+    return reject(
+      {
+        reason: "unsupported_media_type",
+        status: 415,
+        message: `Content-Encoding ${JSON.stringify(encoding)} is not supported; send the JSON uncompressed`,
+      },
+      raw,
+    );
   }
 
   if (!isJson) {
@@ -232,7 +257,7 @@ async function receive(
       {
         reason: "unsupported_media_type",
         status: 415,
-        message: `Content-Type ${JSON.stringify(ctx.get("content-type") || "(none)")} is not supported; send application/json`,
+        message: `Content-Type ${JSON.stringify(ctx.get("content-type") || "(none)")} is not supported; send application/json (or another +json type)`,
       },
       raw,
     );
@@ -255,7 +280,10 @@ async function receive(
       return {
         status: 503,
         headers: { "Retry-After": "5" },
-        body: { error: "the order could not be stored right now; retry later" },
+        body: {
+          error: "the order could not be stored right now; retry later",
+          reason: "store_unavailable",
+        },
       };
     }
     throw error;
