@@ -120,7 +120,7 @@ export async function runDeliveriesCommand(
           ? JSON.stringify(result, null, 2)
           : summarize("retried", result),
       );
-      return 0;
+      return result.notFound.length > 0 ? 1 : 0;
     }
     case "discard": {
       if (!values.reason)
@@ -142,7 +142,7 @@ export async function runDeliveriesCommand(
           ? JSON.stringify(result, null, 2)
           : summarize("discarded", result),
       );
-      return 0;
+      return result.notFound.length > 0 ? 1 : 0;
     }
     default:
       throw new UsageError(
@@ -219,5 +219,6 @@ function summarize(verb: string, result: BulkResult): string {
   for (const id of result.changed) lines.push(`  ${verb} ${id}`);
   for (const skipped of result.skipped)
     lines.push(`  skipped ${skipped.id}: ${skipped.reason}`);
+  for (const id of result.notFound) lines.push(`  not found: ${id}`);
   return lines.join("\n");
 }

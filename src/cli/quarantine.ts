@@ -110,6 +110,7 @@ export async function runQuarantineCommand(
       const result = await client.request<{
         matched: number;
         results: { id: string; status: number; outcome: string }[];
+        notFound: string[];
       }>("POST", "/quarantine/replay", {
         ...filter,
         ...(ids.length ? { ids } : {}),
@@ -119,8 +120,13 @@ export async function runQuarantineCommand(
         out(`${result.matched} matched`);
         for (const item of result.results)
           out(`  ${item.id}: HTTP ${item.status} ${item.outcome}`);
+        for (const id of result.notFound) out(`  not found: ${id}`);
       }
-      return 0;
+      // A body rejected again, or an id that matches nothing, is a failure to look at.
+      const rejected = result.results.some(
+        (item) => item.status >= 300 || item.status === 0,
+      );
+      return rejected || result.notFound.length > 0 ? 1 : 0;
     }
     default:
       throw new UsageError(

@@ -34,6 +34,8 @@ export interface BulkResult {
   matched: number;
   changed: string[];
   skipped: { id: string; reason: string }[];
+  /** Ids the command named that match no delivery. */
+  notFound: string[];
 }
 
 /**
@@ -88,6 +90,7 @@ export class DeliveryOperations {
       matched: targets.length,
       changed: [],
       skipped: [],
+      notFound: missingIds(filter, targets),
     };
 
     for (const record of targets) {
@@ -130,6 +133,7 @@ export class DeliveryOperations {
       matched: targets.length,
       changed: [],
       skipped: [],
+      notFound: missingIds(filter, targets),
     };
 
     for (const record of targets) {
@@ -245,4 +249,13 @@ function removeFinishedOps(record: DeliveryRecord) {
   return saveDeliveryOps(record)
     .filter((op) => op.table === "delivered")
     .map((op) => ({ ...op, value: undefined }));
+}
+
+/** The ids a filter names that none of the found records has. */
+function missingIds(
+  filter: DeliveryFilter,
+  found: readonly DeliveryRecord[],
+): string[] {
+  const ids = new Set(found.map((record) => record.id));
+  return (filter.ids ?? []).filter((id) => !ids.has(id));
 }

@@ -7,7 +7,12 @@ import type {
 } from "../delivery/operations.ts";
 import type { DeliveryStatus } from "../delivery/records.ts";
 import { isAdminAuthorized } from "./auth.ts";
-import { Quarantine, type QuarantineEntry } from "./quarantine.ts";
+import { EVENT_TYPES } from "../orders/events.ts";
+import {
+  Quarantine,
+  REJECT_REASONS,
+  type QuarantineEntry,
+} from "./quarantine.ts";
 import type { WebhookProcessor } from "./webhook.ts";
 import type { RestaurantConfig } from "../config/schema.ts";
 
@@ -23,10 +28,23 @@ export interface AdminDeps {
 
 const STATUSES = ["open", "pending", "dead", "delivered", "discarded"];
 
-/** A 400 response naming the parameter and what it accepts. */
-class BadRequest extends Error {
-  readonly status = 400;
+/** A 4xx response naming the parameter and what it accepts. */
+class HttpProblem extends Error {
   readonly expose = true;
+
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A 400 response naming the parameter and what it accepts. */
+class BadRequest extends HttpProblem {
+  constructor(message: string) {
+    super(400, message);
+  }
 }
 
 /**
@@ -47,7 +65,7 @@ export function adminRouter(deps: AdminDeps): Router {
   });
 
   router.get("/deliveries", async (ctx) => {
-    const records = await deps.deliveries.list(deliveryFilter(ctx.query));
+    const records = await deps.deliveries.list(deliveryFilter(ctx.query, deps));
     ctx.body = { deliveries: records };
   });
 
@@ -67,18 +85,21 @@ export function adminRouter(deps: AdminDeps): Router {
   });
 
   router.post("/deliveries/retry", async (ctx) => {
-    const filter = deliveryFilter(bodyOf(ctx));
+    const filter = deliveryFilter(bodyOf(ctx, DELIVERY_KEYS), deps);
     ctx.body = await deps.deliveries.retry(filter);
   });
 
   router.post("/deliveries/discard", async (ctx) => {
-    const body = bodyOf(ctx);
+    const body = bodyOf(ctx, [...DELIVERY_KEYS, "reason"]);
     const reason = typeof body.reason === "string" ? body.reason.trim() : "";
     if (!reason)
       throw new BadRequest(
         '"reason" is required: say why these deliveries are discarded',
       );
-    ctx.body = await deps.deliveries.discard(deliveryFilter(body), reason);
+    ctx.body = await deps.deliveries.discard(
+      deliveryFilter(body, deps),
+      reason,
+    );
   });
 
   router.get("/quarantine", async (ctx) => {
@@ -97,16 +118,18 @@ export function adminRouter(deps: AdminDeps): Router {
   });
 
   router.post("/quarantine/replay", async (ctx) => {
-    const body = bodyOf(ctx);
+    const body = bodyOf(ctx, ["ids", "reason", "since", "until"]);
     const ids = stringList(body.ids, "ids");
     const entries = ids
       ? (await Promise.all(ids.map((id) => deps.quarantine.get(id)))).filter(
           (entry): entry is QuarantineEntry => !!entry,
         )
       : await deps.quarantine.list(quarantineFilter(body));
+    const found = new Set(entries.map((entry) => entry.id));
+    const notFound = (ids ?? []).filter((id) => !found.has(id));
     const results = [];
     for (const entry of entries) results.push(await replay(deps, entry));
-    ctx.body = { matched: entries.length, results };
+    ctx.body = { matched: entries.length, results, notFound };
   });
 
   return router;
@@ -140,11 +163,40 @@ function summarizeEntry(entry: QuarantineEntry) {
   return summary;
 }
 
-function bodyOf(ctx: Context): Record<string, unknown> {
+const DELIVERY_KEYS = [
+  "ids",
+  "status",
+  "restaurant",
+  "adapter",
+  "eventType",
+  "orderId",
+  "since",
+  "until",
+];
+
+/**
+ * Reads a POST body: a JSON object with only the given keys. Anything else is a 400 or 415,
+ * because a body read as "no filter" would act on every matching record.
+ */
+function bodyOf(
+  ctx: Context,
+  allowed: readonly string[],
+): Record<string, unknown> {
+  if (!ctx.is("application/json")) {
+    throw new HttpProblem(415, "send the body as application/json");
+  }
   const body = (ctx.request as { body?: unknown }).body;
-  return body !== null && typeof body === "object" && !Array.isArray(body)
-    ? (body as Record<string, unknown>)
-    : {};
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new HttpProblem(400, "the body must be a JSON object");
+  }
+  const unknown = Object.keys(body).filter((key) => !allowed.includes(key));
+  if (unknown.length > 0) {
+    throw new HttpProblem(
+      400,
+      `unknown key ${unknown.map((key) => JSON.stringify(key)).join(", ")}; allowed: ${allowed.join(", ")}`,
+    );
+  }
+  return body as Record<string, unknown>;
 }
 
 function stringList(value: unknown, name: string): string[] | undefined {
@@ -166,11 +218,30 @@ function timeParam(value: unknown, name: string): number | undefined {
   return parsed;
 }
 
+/** Reads an optional parameter that must be one of the known values. */
+function oneOf(
+  value: unknown,
+  name: string,
+  allowed: readonly string[],
+): string | undefined {
+  const given = text(value);
+  if (given === undefined) return undefined;
+  if (!allowed.includes(given)) {
+    throw new BadRequest(
+      `"${name}" ${JSON.stringify(given)} is not known; use one of: ${allowed.join(", ")}`,
+    );
+  }
+  return given;
+}
+
 function text(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
-function deliveryFilter(source: Record<string, unknown>): DeliveryFilter {
+function deliveryFilter(
+  source: Record<string, unknown>,
+  deps: Pick<AdminDeps, "restaurants">,
+): DeliveryFilter {
   const status = text(source.status);
   if (status !== undefined && !STATUSES.includes(status)) {
     throw new BadRequest(`"status" must be one of ${STATUSES.join(", ")}`);
@@ -183,11 +254,21 @@ function deliveryFilter(source: Record<string, unknown>): DeliveryFilter {
   const ids = stringList(source.ids, "ids");
   if (ids) filter.ids = ids;
   if (status) filter.status = status as DeliveryStatus | "open";
-  const restaurant = text(source.restaurant);
+  const restaurant = oneOf(
+    source.restaurant,
+    "restaurant",
+    deps.restaurants.map((entry) => entry.id),
+  );
   if (restaurant) filter.restaurant = restaurant;
-  const adapter = text(source.adapter);
+  const adapter = oneOf(source.adapter, "adapter", [
+    ...new Set(
+      deps.restaurants.flatMap((entry) =>
+        entry.adapters.map((item) => item.name),
+      ),
+    ),
+  ]);
   if (adapter) filter.adapter = adapter;
-  const eventType = text(source.eventType);
+  const eventType = oneOf(source.eventType, "eventType", EVENT_TYPES);
   if (eventType) filter.eventType = eventType;
   const orderId = text(source.orderId);
   if (orderId) filter.orderId = orderId;
@@ -205,7 +286,7 @@ function quarantineFilter(source: Record<string, unknown>): {
   until?: number;
 } {
   const filter: { reason?: string; since?: number; until?: number } = {};
-  const reason = text(source.reason);
+  const reason = oneOf(source.reason, "reason", REJECT_REASONS);
   if (reason) filter.reason = reason;
   const since = timeParam(source.since, "since");
   if (since !== undefined) filter.since = since;

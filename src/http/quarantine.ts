@@ -5,14 +5,18 @@ import type { Clock } from "../delivery/contract.ts";
 import { dayPartition } from "../store/keys.ts";
 import type { Store } from "../store/store.ts";
 
+/** Reason codes of rejected webhook bodies. */
+export const REJECT_REASONS = [
+  "unsupported_media_type",
+  "too_large",
+  "invalid_json",
+  "invalid_payload",
+  "unknown_restaurant",
+  "wrong_restaurant",
+] as const;
+
 /** Reason code of a rejected webhook body. */
-export type RejectReason =
-  | "unsupported_media_type"
-  | "too_large"
-  | "invalid_json"
-  | "invalid_payload"
-  | "unknown_restaurant"
-  | "wrong_restaurant";
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** A rejected webhook body, kept so an operator can inspect it and replay it once fixed. */
 export interface QuarantineEntry {
