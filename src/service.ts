@@ -81,6 +81,11 @@ export interface RunningService {
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|\[::1\])$/;
 
+/** A reason the service cannot start that the operator can fix, such as a port in use. */
+export class StartupError extends Error {
+  override readonly name = "StartupError";
+}
+
 /** Tells whether a listen address is reachable from this machine only. */
 export function isLoopback(host: string): boolean {
   return LOOPBACK.test(host);
@@ -95,7 +100,7 @@ export function checkExposure(config: BridgeConfig, host: string): void {
       restaurant.auth.password === "demo",
   );
   if (exposed.length > 0) {
-    throw new Error(
+    throw new StartupError(
       `refusing to listen on ${host} while restaurant ${exposed.map((restaurant) => restaurant.id).join(", ")} uses the default credentials demo/demo; set BBOT_DEMO_USER and BBOT_DEMO_PASSWORD (or the restaurant's auth) first, or listen on 127.0.0.1`,
     );
   }
@@ -240,10 +245,30 @@ export async function startService(
   void runHousekeeping(engine, quarantine, config, logger);
 
   const server = app.listen(options.port, options.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", resolve);
+      server.once("error", reject);
+    });
+  } catch (error) {
+    clearInterval(housekeeping);
+    await stopComponents(components, logger, () => 2_000);
+    await engine.stop(0);
+    await store.close();
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    const hint =
+      code === "EADDRINUSE"
+        ? "the port is in use; stop the other process or set another PORT"
+        : code === "EACCES"
+          ? "this user may not listen there; use a port above 1023"
+          : (error as Error).message;
+    throw new StartupError(
+      `cannot listen on ${options.host}:${options.port}: ${hint}`,
+      {
+        cause: error,
+      },
+    );
+  }
   const address = server.address();
   const port =
     typeof address === "object" && address ? address.port : options.port;

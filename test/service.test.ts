@@ -11,7 +11,8 @@ import {
   DEFAULT_CONFIG_PATH,
   loadConfig,
 } from "../src/config/load.ts";
-import { checkExposure } from "../src/service.ts";
+import { silentLogger } from "../src/logger.ts";
+import { checkExposure, startService, StartupError } from "../src/service.ts";
 import { lifecycleSnapshots, readFixture } from "./helpers/sample-events.ts";
 import { demoConfig, startTestService, waitFor } from "./helpers/service.ts";
 
@@ -77,6 +78,38 @@ describe("service durability", () => {
       );
     } finally {
       await service.cleanup();
+    }
+  });
+});
+
+describe("service start-up", () => {
+  it("port in use is a clean error", async () => {
+    const first = await startTestService();
+    try {
+      const port = Number(new URL(first.url).port);
+      const { config } = loadConfig(DEFAULT_CONFIG_PATH, adapterRegistry, {});
+      const dataDir = await mkdtemp(join(tmpdir(), "bbot-port-"));
+      folders.push(dataDir);
+      await assert.rejects(
+        startService({
+          config,
+          registry: adapterRegistry,
+          logger: silentLogger(),
+          host: "127.0.0.1",
+          port,
+          dataDir,
+        }),
+        (error: Error) => {
+          assert.ok(error instanceof StartupError);
+          assert.match(error.message, /the port is in use/);
+          return true;
+        },
+      );
+      // The failed start released the data folder, so it can start again.
+      const again = await startTestService({ dataDir });
+      await again.stop();
+    } finally {
+      await first.cleanup();
     }
   });
 });

@@ -18,6 +18,7 @@ import {
   checkConfigCommand,
   serveCommand,
 } from "./serve.ts";
+import { StartupError } from "../service.ts";
 import { UsageError } from "./usage.ts";
 
 const USAGE = `Usage: bbot-bridge <command> [options]
@@ -127,7 +128,8 @@ function reportFailure(error: unknown, command: Command, err: Output): number {
     error instanceof ConfigError ||
     error instanceof AdminRequestError ||
     error instanceof StoreCorruptError ||
-    error instanceof StoreLockedError
+    error instanceof StoreLockedError ||
+    error instanceof StartupError
   ) {
     err(error.message);
     return 1;
