@@ -193,3 +193,33 @@ async function mkdirp(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   return dir;
 }
+
+describe("damaged order row", () => {
+  it("answers 503 instead of crashing", async () => {
+    const { startTestService } = await import("./helpers/service.ts");
+    const { readFixture } = await import("./helpers/sample-events.ts");
+    const dataDir = await tempDir();
+    const first = await startTestService({ dataDir });
+    await first.post(readFixture("sample-order.json"));
+    await first.stop();
+
+    const file = join(dataDir, "orders", "2021-12-07.0e.json");
+    await writeFile(
+      file,
+      JSON.stringify({
+        rows: { "bc960165-aa17-4506-abdc-0b1c26e44ff9": { junk: true } },
+      }),
+    );
+    const second = await startTestService({ dataDir });
+    try {
+      const response = await second.post(
+        readFixture("lifecycle/02-accepted.json"),
+      );
+      assert.equal(response.status, 503);
+      const logged = second.logs.lines.join("\n");
+      assert.match(logged, /2021-12-07\.0e\.json is corrupt: the row of order/);
+    } finally {
+      await second.stop();
+    }
+  });
+});

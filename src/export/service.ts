@@ -320,7 +320,7 @@ export class ExportService {
         revision: ledger.revision,
         entry: null,
         files,
-        message: `${restaurant.id} ${businessDate} was exported before (revision ${ledger.revision}); pass force to post late changes as a correction`,
+        message: `${restaurant.id} ${businessDate} was exported before (revision ${ledger.revision}); run it again with --force (force: true in the admin API) to post late changes as a correction`,
         warnings: [],
       };
     }

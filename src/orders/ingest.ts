@@ -7,6 +7,7 @@ import { compareTimestamps } from "../bbot/timestamps.ts";
 import type { RestaurantConfig } from "../config/schema.ts";
 import type { Clock } from "../delivery/contract.ts";
 import { bucketOf, orderPartition } from "../store/keys.ts";
+import { StoreCorruptError } from "../store/errors.ts";
 import type { Store, StoreOp } from "../store/store.ts";
 import { detectChanges } from "./diff.ts";
 import { stableId, type OrderEvent } from "./events.ts";
@@ -119,6 +120,12 @@ export class OrderIngestor {
       partition,
       next.orderId,
     );
+    if (stored !== undefined && !isStoredOrder(stored)) {
+      throw new StoreCorruptError(
+        `orders/${partition}.json`,
+        `the row of order ${next.orderId} is not a stored order`,
+      );
+    }
     const now = this.clock.now();
     const receivedAt = new Date(now).toISOString();
     const base = { orderId: next.orderId, revision, warnings: next.warnings };
@@ -272,6 +279,20 @@ function nextStoredOrder(
     firstSeenAt: stored?.firstSeenAt ?? receivedAt,
     updatedAt: receivedAt,
   };
+}
+
+/** Checks the fields ingest relies on, so a damaged row fails as a store error, not a crash. */
+function isStoredOrder(value: unknown): value is StoredOrder {
+  const row = value as Partial<StoredOrder> | null;
+  return (
+    typeof row === "object" &&
+    row !== null &&
+    typeof row.revision === "string" &&
+    typeof row.current?.modifiedAt === "string" &&
+    Array.isArray(row.current.items) &&
+    Array.isArray(row.history) &&
+    typeof row.refunded === "object"
+  );
 }
 
 function trimHistory(history: HistoryEntry[]): HistoryEntry[] {
