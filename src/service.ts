@@ -167,7 +167,13 @@ export async function startService(
         dataDir,
         state: adapterState(store, `${restaurant.id}/${entry.name}`),
       });
-      engine.addAdapter(restaurant, entry, adapter, factory.defaultEvents);
+      engine.addAdapter(
+        restaurant,
+        entry,
+        adapter,
+        factory.defaultEvents,
+        factory.defaultConcurrency,
+      );
     }
   }
   await engine.start();

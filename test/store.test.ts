@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 
+import { orderPartition } from "../src/store/keys.ts";
 import { StoreCorruptError, StoreLockedError } from "../src/store/errors.ts";
 import { FileStore } from "../src/store/store.ts";
 import { ManualClock } from "./helpers/service.ts";
@@ -194,6 +195,8 @@ async function mkdirp(dir: string): Promise<string> {
   return dir;
 }
 
+const SAMPLE_ORDER_ID = "bc960165-aa17-4506-abdc-0b1c26e44ff9";
+
 describe("damaged order row", () => {
   it("answers 503 instead of crashing", async () => {
     const { startTestService } = await import("./helpers/service.ts");
@@ -203,7 +206,11 @@ describe("damaged order row", () => {
     await first.post(readFixture("sample-order.json"));
     await first.stop();
 
-    const file = join(dataDir, "orders", "2021-12-07.0e.json");
+    const file = join(
+      dataDir,
+      "orders",
+      `${orderPartition("2021-12-07", SAMPLE_ORDER_ID)}.json`,
+    );
     await writeFile(
       file,
       JSON.stringify({
@@ -217,7 +224,10 @@ describe("damaged order row", () => {
       );
       assert.equal(response.status, 503);
       const logged = second.logs.lines.join("\n");
-      assert.match(logged, /2021-12-07\.0e\.json is corrupt: the row of order/);
+      assert.match(
+        logged,
+        /2021-12-07\.\w\w\.json is corrupt: the row of order/,
+      );
     } finally {
       await second.stop();
     }

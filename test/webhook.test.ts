@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 
+import { orderPartition } from "../src/store/keys.ts";
 import { lifecycleSnapshots, readFixture } from "./helpers/sample-events.ts";
 import {
   demoConfig,
@@ -140,7 +141,7 @@ describe("webhook lifecycle", () => {
 
     const stored = (await service.store.get(
       "orders",
-      "2021-12-07.0e",
+      orderPartition("2021-12-07", ORDER_ID),
       ORDER_ID,
     )) as {
       current: { stage: string; closedAt: string | null };
@@ -239,7 +240,11 @@ describe("webhook rejections", () => {
       [],
     );
     assert.equal(
-      await service.store.get("orders", "2021-12-07.0e", ORDER_ID),
+      await service.store.get(
+        "orders",
+        orderPartition("2021-12-07", ORDER_ID),
+        ORDER_ID,
+      ),
       undefined,
     );
   });

@@ -24,6 +24,8 @@ export const jsonlAdapter: AdapterFactory<JsonlOptions> = {
   type: "jsonl",
   optionsSchema: jsonlOptionsSchema,
   defaultEvents: EVENT_TYPES,
+  // Appends to a local file are cheap and need no ordering across orders.
+  defaultConcurrency: 32,
   create(options, deps) {
     const file = isAbsolute(options.path)
       ? options.path

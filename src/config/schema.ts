@@ -83,8 +83,8 @@ export const adapterEntrySchema = yup.object({
         ),
     )
     .default([]),
-  /** Orders delivered in parallel by this adapter. Default 4. */
-  concurrency: yup.number().integer().min(1).max(64).default(4),
+  /** Orders delivered in parallel by this adapter. Default 4, or the adapter type's own (jsonl: 32). */
+  concurrency: yup.number().integer().min(1).max(64).optional(),
   /** Time limit of one attempt, in milliseconds. Default 10,000. */
   timeoutMs: yup.number().integer().min(100).default(10_000),
   retry: retrySchema.default(() => retrySchema.cast({})),

@@ -63,6 +63,8 @@ export interface AdapterFactory<Options = unknown> {
   readonly optionsSchema: yup.Schema<Options>;
   /** Event types delivered when the config entry names none. */
   readonly defaultEvents: readonly EventType[];
+  /** Orders delivered in parallel when the config entry sets no `concurrency`. Default 4. */
+  readonly defaultConcurrency?: number;
   create(options: Options, deps: AdapterDeps): Adapter;
 }
 

@@ -36,6 +36,8 @@ export interface AdapterSlot {
   entry: AdapterEntry;
   adapter: Adapter;
   events: readonly string[];
+  /** Orders delivered in parallel. */
+  concurrency: number;
   /** Fed with the logger of the delivery whose outcome changes its state. */
   breaker: CircuitBreaker<Logger>;
   active: number;
@@ -94,6 +96,7 @@ export class DeliveryEngine implements DeliveryPlanner {
     entry: AdapterEntry,
     adapter: Adapter,
     defaultEvents: readonly string[],
+    defaultConcurrency = 4,
   ): void {
     const key = slotKey(restaurant.id, entry.name);
     const logger = this.options.logger.child({
@@ -115,6 +118,7 @@ export class DeliveryEngine implements DeliveryPlanner {
       entry,
       adapter,
       events: entry.events ?? defaultEvents,
+      concurrency: entry.concurrency ?? defaultConcurrency,
       breaker,
       active: 0,
     });
@@ -312,7 +316,7 @@ export class DeliveryEngine implements DeliveryPlanner {
   }
 
   private hasFreeSlot(slot: AdapterSlot, now: number): boolean {
-    return slot.active < slot.entry.concurrency && slot.breaker.allows(now);
+    return slot.active < slot.concurrency && slot.breaker.allows(now);
   }
 
   /**
