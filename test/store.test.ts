@@ -233,3 +233,75 @@ describe("damaged order row", () => {
     }
   });
 });
+
+describe("append-only tables", () => {
+  it("events stay out of memory after compaction", async () => {
+    const dir = await tempDir();
+    const store = storeAt(dir);
+    await store.open();
+    const before = store.loadedPartitions();
+
+    await store.commit([
+      {
+        table: "events",
+        partition: "2026-12-04.03",
+        key: "e1",
+        value: { n: 1 },
+      },
+    ]);
+    assert.equal(store.loadedPartitions(), before);
+    assert.deepEqual(await store.get("events", "2026-12-04.03", "e1"), {
+      n: 1,
+    });
+    assert.equal(store.loadedPartitions(), before);
+
+    await store.compact();
+    await store.commit([
+      {
+        table: "events",
+        partition: "2026-12-04.03",
+        key: "e2",
+        value: { n: 2 },
+      },
+    ]);
+    await store.compact();
+    assert.equal(store.loadedPartitions(), before);
+
+    const file = JSON.parse(
+      await readFile(join(dir, "events", "2026-12-04.03.json"), "utf8"),
+    ) as {
+      rows: Record<string, unknown>;
+    };
+    assert.deepEqual(file.rows, { e1: { n: 1 }, e2: { n: 2 } });
+    assert.deepEqual(await store.rows("events", "2026-12-04.03"), [
+      ["e1", { n: 1 }],
+      ["e2", { n: 2 }],
+    ]);
+    await store.close();
+  });
+
+  it("a removal loads the partition first", async () => {
+    const dir = await tempDir();
+    const store = storeAt(dir);
+    await store.open();
+    await store.commit([
+      { table: "delivered", partition: "2026-12-04.01", key: "d1", value: 1 },
+    ]);
+    await store.commit([
+      { table: "delivered", partition: "2026-12-04.01", key: "d2", value: 2 },
+    ]);
+    await store.compact();
+    await store.commit([
+      { table: "delivered", partition: "2026-12-04.01", key: "d1" },
+    ]);
+    await store.compact();
+
+    const file = JSON.parse(
+      await readFile(join(dir, "delivered", "2026-12-04.01.json"), "utf8"),
+    ) as {
+      rows: Record<string, unknown>;
+    };
+    assert.deepEqual(file.rows, { d2: 2 });
+    await store.close();
+  });
+});

@@ -19,6 +19,15 @@ export const TABLE_NAMES = [
 
 export type TableName = (typeof TABLE_NAMES)[number];
 
+/**
+ * Tables whose rows are written once and seldom read back: their new rows never load a
+ * partition, so a busy day's events and finished deliveries do not stay in memory.
+ */
+const APPEND_ONLY_TABLES: ReadonlySet<TableName> = new Set([
+  "events",
+  "delivered",
+]);
+
 /** One change of a commit: a row written, or removed when `value` is undefined. */
 export interface StoreOp {
   table: TableName;
@@ -94,7 +103,11 @@ export class FileStore implements Store {
     for (const name of TABLE_NAMES) {
       this.tables.set(
         name,
-        new PartitionedTable(name, join(options.dataDir, name)),
+        new PartitionedTable(
+          name,
+          join(options.dataDir, name),
+          APPEND_ONLY_TABLES.has(name),
+        ),
       );
     }
   }
@@ -273,6 +286,7 @@ export class FileStore implements Store {
     ops: readonly StoreOp[],
   ): Promise<[TableName, string][]> {
     const touched = new Map<string, [TableName, string]>();
+    const removals = new Set<string>();
     for (const op of ops) {
       if (!isPartitionName(op.partition)) {
         throw new RangeError(
@@ -280,11 +294,12 @@ export class FileStore implements Store {
         );
       }
       touched.set(`${op.table}/${op.partition}`, [op.table, op.partition]);
+      if (op.value === undefined) removals.add(`${op.table}/${op.partition}`);
     }
 
     const now = this.options.clock.now();
-    for (const [table, partition] of touched.values()) {
-      await this.table(table).load(partition, now);
+    for (const [key, [table, partition]] of touched) {
+      await this.table(table).load(partition, now, removals.has(key));
       this.table(table).pin(partition);
     }
     return [...touched.values()];
@@ -310,7 +325,7 @@ export class FileStore implements Store {
     for (const segment of segments) {
       for (const record of segment.records as JournalRecord[]) {
         for (const op of record.ops) {
-          await this.table(op.t).load(op.p, now);
+          await this.table(op.t).load(op.p, now, op.v === undefined);
           if (op.v === undefined) this.table(op.t).remove(op.p, op.k);
           else this.table(op.t).put(op.p, op.k, JSON.stringify(op.v));
         }

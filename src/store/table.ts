@@ -1,7 +1,7 @@
 import { open, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Low } from "lowdb";
-import { DataFile } from "lowdb/node";
+import { DataFile, TextFile } from "lowdb/node";
 
 import { StoreCorruptError } from "./errors.ts";
 
@@ -39,15 +39,25 @@ export function isPartitionName(name: string): boolean {
 export class PartitionedTable {
   private readonly loaded = new Map<string, LoadedPartition>();
   private readonly loading = new Map<string, Promise<LoadedPartition>>();
+  /** Append-only tables: rows written to partitions that are not loaded, until written out. */
+  private readonly appended = new Map<string, RowTexts>();
+  /** Append-only tables: rows being written out right now, still visible to readers. */
+  private readonly appending = new Map<string, RowTexts>();
 
+  /**
+   * `appendOnly` suits tables whose rows are written once and rarely read again (events,
+   * finished deliveries): a new row does not load its partition; it waits in memory until
+   * compaction appends it to the file, and then leaves memory.
+   */
   constructor(
     readonly name: string,
     readonly dir: string,
+    readonly appendOnly = false,
   ) {}
 
   /** Lists partitions on disk and in memory. */
   async partitions(): Promise<string[]> {
-    const names = new Set(this.loaded.keys());
+    const names = new Set([...this.loaded.keys(), ...this.appended.keys()]);
     for (const file of await readdir(this.dir).catch(() => [] as string[])) {
       if (file.endsWith(".json")) names.add(file.slice(0, -".json".length));
     }
@@ -81,13 +91,23 @@ export class PartitionedTable {
     }
   }
 
-  /** Loads a partition into memory (once, however many callers ask at the same time). */
-  async load(partition: string, now: number): Promise<void> {
+  /**
+   * Prepares a partition for a change: loads it (once, however many callers ask at the same
+   * time). An append-only table loads it only for a removal, since a new row can wait apart.
+   */
+  async load(partition: string, now: number, forRemoval = true): Promise<void> {
+    if (this.appendOnly && !forRemoval) return;
     await this.loadPartition(partition, now);
   }
 
   /** Reads a row, loading its partition when needed. Each call returns a fresh copy. */
   async get(partition: string, key: string, now: number): Promise<unknown> {
+    const waiting =
+      this.appended.get(partition)?.get(key) ??
+      this.appending.get(partition)?.get(key);
+    if (waiting !== undefined && !this.loaded.has(partition)) {
+      return parseRow(waiting);
+    }
     const loaded = await this.loadPartition(partition, now);
     return parseRow(loaded.db.data.get(key));
   }
@@ -119,9 +139,16 @@ export class PartitionedTable {
    * Throws when the partition is not in memory.
    */
   put(partition: string, key: string, json: string): void {
-    const loaded = this.requireLoaded(partition);
-    loaded.db.data.set(key, json);
-    loaded.dirty = true;
+    const loaded = this.loaded.get(partition);
+    if (!loaded && this.appendOnly) {
+      let rows = this.appended.get(partition);
+      if (!rows) this.appended.set(partition, (rows = new Map()));
+      rows.set(key, json);
+      return;
+    }
+    const target = loaded ?? this.requireLoaded(partition);
+    target.db.data.set(key, json);
+    target.dirty = true;
   }
 
   /** Removes a row from a loaded partition. Throws when the partition is not in memory. */
@@ -132,9 +159,10 @@ export class PartitionedTable {
 
   /** Partitions changed in memory since their last write. */
   dirtyPartitions(): string[] {
-    return [...this.loaded]
+    const dirty = [...this.loaded]
       .filter(([, loaded]) => loaded.dirty)
       .map(([name]) => name);
+    return [...new Set([...dirty, ...this.appended.keys()])];
   }
 
   /**
@@ -143,7 +171,11 @@ export class PartitionedTable {
    */
   async flush(partition: string): Promise<void> {
     const loaded = this.loaded.get(partition);
-    if (!loaded || !loaded.dirty) return;
+    if (!loaded) {
+      await this.appendRows(partition);
+      return;
+    }
+    if (!loaded.dirty) return;
 
     loaded.dirty = false;
     try {
@@ -176,8 +208,42 @@ export class PartitionedTable {
     return evicted;
   }
 
+  /**
+   * Appends the rows waiting for a partition that is not loaded to its file. The file is
+   * written through lowdb's text adapter with the rows spliced before its closing braces, so
+   * the file is never parsed. A key written again appears twice in the file; JSON readers,
+   * lowdb included, take the last one, and the next full write keeps only that.
+   */
+  private async appendRows(partition: string): Promise<void> {
+    const rows = this.appended.get(partition);
+    if (!rows) return;
+    this.appended.delete(partition);
+    this.appending.set(partition, rows);
+
+    const file = this.fileOf(partition);
+    try {
+      const adapter = new TextFile(file);
+      const existing = await adapter.read();
+      await adapter.write(appendToDocument(existing, rows, file));
+      const handle = await open(file, "r");
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      // Keep the rows waiting for the next compaction, behind any written since.
+      const newer = this.appended.get(partition) ?? new Map();
+      this.appended.set(partition, new Map([...rows, ...newer]));
+      throw error;
+    } finally {
+      this.appending.delete(partition);
+    }
+  }
+
   /** Deletes a partition from memory and disk, for retention pruning. */
   async drop(partition: string): Promise<void> {
+    this.appended.delete(partition);
     this.loaded.delete(partition);
     await rm(this.fileOf(partition), { force: true });
   }
@@ -243,9 +309,18 @@ export class PartitionedTable {
       });
     }
 
+    // Rows of an append-only table that wait, or are being written, join the loaded copy,
+    // which is then written in full at the next compaction.
+    const waiting = [
+      ...(this.appending.get(partition) ?? []),
+      ...(this.appended.get(partition) ?? []),
+    ];
+    for (const [key, text] of waiting) db.data.set(key, text);
+    this.appended.delete(partition);
+
     const loaded: LoadedPartition = {
       db,
-      dirty: false,
+      dirty: waiting.length > 0,
       lastUsed: now,
       pins: 0,
     };
@@ -269,6 +344,31 @@ function parseDocument(text: string): RowTexts {
   for (const [key, value] of Object.entries(rows))
     texts.set(key, JSON.stringify(value));
   return texts;
+}
+
+/**
+ * Adds rows to the text of a partition document without parsing it: the rows go before the
+ * closing braces of `{"rows":{...}}`. A missing file starts a new document.
+ */
+function appendToDocument(
+  existing: string | null,
+  rows: RowTexts,
+  file: string,
+): string {
+  if (existing === null) return renderDocument(rows);
+
+  const body = existing.trimEnd();
+  if (!body.startsWith('{"rows":{') || !body.endsWith("}}")) {
+    throw new StoreCorruptError(
+      file,
+      'the document is not a compact {"rows":{...}} object',
+    );
+  }
+  const parts: string[] = [];
+  for (const [key, text] of rows) parts.push(`${JSON.stringify(key)}:${text}`);
+  const head = body.slice(0, -2);
+  const separator = head.endsWith("{") ? "" : ",";
+  return `${head}${separator}${parts.join(",")}}}`;
 }
 
 /**
