@@ -96,8 +96,8 @@ export function renderReport(report: BenchReport): string {
     "",
     "## Processes",
     "",
-    "| Server | Start-up ms | Loop max at start-up ms | Loop max under load ms | Loop p99 under load ms | Peak RSS MB | RSS at end MB | Preload s |",
-    "|---|---|---|---|---|---|---|---|",
+    "| Server | Start-up ms | Loop max at start-up ms | Loop max under load ms | Loop p99 under load ms | RSS at start-up MB | Peak RSS MB | RSS at end MB | Heap used at end MB | Preload s |",
+    "|---|---|---|---|---|---|---|---|---|---|",
     ...[report.baseline, ...report.services].map(processRow),
     "",
   ];
@@ -129,8 +129,10 @@ function processRow(run: ServerRun): string {
     run.startupLoopMaxMs.toFixed(1),
     run.underLoad.maxLoopDelayMs.toFixed(1),
     run.underLoad.p99LoopDelayMs.toFixed(1),
+    megabytes(run.startupRssBytes),
     megabytes(run.underLoad.peakRssBytes),
     megabytes(run.underLoad.rssBytes),
+    megabytes(run.underLoad.heapUsedBytes),
     run.preload ? (run.preload.durationMs / 1000).toFixed(1) : "",
     "",
   ]

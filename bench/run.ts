@@ -33,6 +33,8 @@ export interface ServerRun {
   startupMs: number;
   /** Maximum event loop delay from spawn until the first health check returned 200. */
   startupLoopMaxMs: number;
+  /** RSS once the first health check returned 200, with the stored history opened. */
+  startupRssBytes: number;
   loads: LoadResult[];
   /** Figures of the process from the first warm-up request to the end of its last run. */
   underLoad: ProcessStats;
@@ -152,6 +154,7 @@ async function measureServer(
       name,
       startupMs: server.startupMs,
       startupLoopMaxMs: startup.maxLoopDelayMs,
+      startupRssBytes: startup.rssBytes,
       loads,
       underLoad,
     };
