@@ -9,7 +9,7 @@ import { isTimestamp } from "./timestamps.ts";
  * an integer number of cents: a string or a fraction is rejected rather than guessed at.
  */
 
-/** Any integer number of cents that a double holds exactly, such as a mod's price. */
+/** Any integer number of cents that a double represents exactly, such as a mod's price. */
 const signedCents = () =>
   yup
     .number()

@@ -421,7 +421,7 @@ export class DeliveryEngine implements DeliveryPlanner {
     );
     this.options.onAttempt?.(slot, updated.history.at(-1)!.outcome, durationMs);
     // The destination is done with this attempt, so its slot is free while the outcome is
-    // written. The delivery stays running, which holds its order's chain, until the write ends.
+    // written. The delivery stays running, which blocks its order's chain, until the write ends.
     release();
 
     const ops = saveDeliveryOps(updated);

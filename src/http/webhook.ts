@@ -159,7 +159,7 @@ export interface WebhookRouteOptions {
  * Handles `POST /webhooks/bbot`: Basic auth first (nothing is read or stored for a request
  * without valid credentials), then content type, size, JSON, schema and restaurant checks.
  * Every rejection after auth is quarantined. 2xx means the order, its events and their
- * deliveries are flushed to disk; a store failure answers 503 so Bbot's retry can succeed later.
+ * deliveries are flushed to disk; a store failure gets a 503 so Bbot's retry can succeed later.
  */
 export function webhookRoute(options: WebhookRouteOptions) {
   return async (ctx: Context): Promise<void> => {

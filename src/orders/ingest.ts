@@ -51,7 +51,7 @@ export interface StoredOrder {
   updatedAt: string;
 }
 
-/** What became of one received snapshot. */
+/** Outcome of one received snapshot. */
 export type IngestOutcome = "created" | "updated" | "duplicate" | "stale";
 
 export interface IngestResult {
@@ -94,7 +94,7 @@ export class OrderIngestor {
     );
   }
 
-  /** Reads an order's stored state; the business date tells which partition holds it. */
+  /** Reads an order's stored state from the partition of its business date. */
   getOrder(
     orderId: string,
     businessDate: string,
@@ -212,7 +212,7 @@ export class OrderIngestor {
   }
 }
 
-/** The partition of the `events` table that holds an event. */
+/** Returns the partition of the `events` table that contains an event. */
 export function eventPartitionOf(event: {
   detectedBusinessDate: string;
   orderId: string | null;
@@ -222,7 +222,7 @@ export function eventPartitionOf(event: {
 }
 
 /**
- * A snapshot's revision: Bbot's `last_modified` at full precision plus a digest of the order,
+ * Returns a snapshot's revision: Bbot's `last_modified` at full precision plus a digest of the order,
  * so two different snapshots that share a `last_modified` still count as two revisions.
  */
 function revisionOf(payload: BbotWebhook): string {

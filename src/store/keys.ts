@@ -5,7 +5,7 @@
  */
 export const BUCKETS = 16;
 
-/** The bucket of an id, as two hex digits, from the id's 32-bit FNV-1a hash. */
+/** Returns the bucket of an id, as two hex digits, from the id's 32-bit FNV-1a hash. */
 export function bucketOf(id: string): string {
   let hash = 0x811c9dc5;
   for (let index = 0; index < id.length; index += 1) {
@@ -15,17 +15,17 @@ export function bucketOf(id: string): string {
   return ((hash >>> 0) % BUCKETS).toString(16).padStart(2, "0");
 }
 
-/** The partition of an order's row: its business date and its id's bucket. */
+/** Returns the partition of an order's row: its business date and its id's bucket. */
 export function orderPartition(businessDate: string, orderId: string): string {
   return `${businessDate}.${bucketOf(orderId)}`;
 }
 
-/** The partition of a UTC day, for records kept by the day they were made. */
+/** Returns the partition of a UTC day, for records kept by the day they were made. */
 export function dayPartition(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(0, 10);
 }
 
-/** The business date part of a partition name. */
+/** Returns the business date part of a partition name. */
 export function dateOfPartition(partition: string): string {
   return partition.slice(0, 10);
 }
