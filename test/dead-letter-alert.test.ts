@@ -82,4 +82,26 @@ describe("unmapped POS item", () => {
     assert.equal(deliveries[0]!.adapter, "pos");
     assert.match(deliveries[0]!.reason, /bc7ba7fd-55cd-4f03-8bfb-af8bbf63b9bf/);
   });
+
+  it("later events of the order show what holds them", async () => {
+    const response = await service.post(
+      readFixture("lifecycle/02-accepted.json"),
+    );
+    assert.equal(response.status, 200);
+
+    const list = await fetch(
+      `${service.url}/admin/deliveries?status=pending&adapter=pos`,
+      { headers: { Authorization: "Bearer admin-token-for-tests" } },
+    );
+    const { deliveries } = (await list.json()) as {
+      deliveries: { eventType: string; heldBy?: string }[];
+    };
+    const dead = await fetch(`${service.url}/admin/deliveries?status=dead`, {
+      headers: { Authorization: "Bearer admin-token-for-tests" },
+    });
+    const [head] = ((await dead.json()) as { deliveries: { id: string }[] })
+      .deliveries;
+    assert.ok(deliveries.length > 0, "no pending POS delivery");
+    for (const delivery of deliveries) assert.equal(delivery.heldBy, head!.id);
+  });
 });

@@ -152,7 +152,15 @@ export async function runDeliveriesCommand(
   }
 }
 
-function deliveriesTable(records: DeliveryRecord[]): string {
+/** A delivery as the admin API lists it, with the dead one holding it back, if any. */
+type ListedDelivery = DeliveryRecord & { heldBy?: string };
+
+function nextAttempt(record: ListedDelivery): string {
+  if (record.heldBy) return `held by ${record.heldBy}`;
+  return record.status === "pending" ? formatTime(record.nextAttemptAt) : "-";
+}
+
+function deliveriesTable(records: ListedDelivery[]): string {
   if (records.length === 0) return "no deliveries match";
   return renderTable(
     [
@@ -174,13 +182,13 @@ function deliveriesTable(records: DeliveryRecord[]): string {
       record.eventType,
       record.orderId ?? "-",
       String(record.attempts),
-      record.status === "pending" ? formatTime(record.nextAttemptAt) : "-",
+      nextAttempt(record),
       (record.reason ?? record.lastError?.message ?? "").slice(0, 60),
     ]),
   );
 }
 
-function describeDelivery(record: DeliveryRecord): string {
+function describeDelivery(record: ListedDelivery): string {
   const lines = [
     `delivery     ${record.id}`,
     `status       ${record.status}${record.reason ? ` (${record.reason})` : ""}`,
@@ -190,7 +198,7 @@ function describeDelivery(record: DeliveryRecord): string {
     `order        ${record.orderId ?? "-"}`,
     `created      ${formatTime(record.createdAt)}`,
     `attempts     ${record.attempts}`,
-    `next attempt ${record.status === "pending" ? formatTime(record.nextAttemptAt) : "-"}`,
+    `next attempt ${nextAttempt(record)}`,
     `last error   ${record.lastError ? `${record.lastError.message}${record.lastError.status ? ` (HTTP ${record.lastError.status})` : ""}` : "-"}`,
   ];
   if (record.lastError?.bodyExcerpt)

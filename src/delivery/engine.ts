@@ -245,6 +245,19 @@ export class DeliveryEngine implements DeliveryPlanner {
     return this.running.size;
   }
 
+  /** Returns the id of the dead delivery that holds a pending one back in its order's chain. */
+  heldBy(record: DeliveryRecord): string | undefined {
+    if (record.status !== "pending") return undefined;
+    const chain = this.open.chain(
+      slotKey(record.restaurantId, record.adapter),
+      record.orderId ?? record.id,
+    );
+    const head = chain ? chainHead(chain) : undefined;
+    return head && head.status === "dead" && head.id !== record.id
+      ? head.id
+      : undefined;
+  }
+
   /** Tells whether an attempt of this delivery is running now. */
   isRunning(deliveryId: string): boolean {
     return this.running.has(deliveryId);

@@ -49,6 +49,11 @@ export class DeliveryOperations {
     private readonly clock: Clock,
   ) {}
 
+  /** Returns the id of the dead delivery that keeps a pending one from running, if any. */
+  heldBy(record: DeliveryRecord): string | undefined {
+    return this.engine.heldBy(record);
+  }
+
   /** Lists deliveries, newest first. Finished ones are read from the days the filter spans. */
   async list(filter: DeliveryFilter): Promise<DeliveryRecord[]> {
     const status = filter.status ?? "open";

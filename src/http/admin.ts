@@ -5,7 +5,7 @@ import type {
   DeliveryFilter,
   DeliveryOperations,
 } from "../delivery/operations.ts";
-import type { DeliveryStatus } from "../delivery/records.ts";
+import type { DeliveryRecord, DeliveryStatus } from "../delivery/records.ts";
 import { isAdminAuthorized } from "./auth.ts";
 import { EVENT_TYPES } from "../orders/events.ts";
 import {
@@ -66,7 +66,7 @@ export function adminRouter(deps: AdminDeps): Router {
 
   router.get("/deliveries", async (ctx) => {
     const records = await deps.deliveries.list(deliveryFilter(ctx.query, deps));
-    ctx.body = { deliveries: records };
+    ctx.body = { deliveries: records.map((record) => withHold(deps, record)) };
   });
 
   router.get("/deliveries/:id", async (ctx) => {
@@ -81,7 +81,7 @@ export function adminRouter(deps: AdminDeps): Router {
       };
       return;
     }
-    ctx.body = { delivery: record };
+    ctx.body = { delivery: withHold(deps, record) };
   });
 
   router.post("/deliveries/retry", async (ctx) => {
@@ -133,6 +133,12 @@ export function adminRouter(deps: AdminDeps): Router {
   });
 
   return router;
+}
+
+/** Adds `heldBy`: the dead delivery that keeps a pending one from running, if any. */
+function withHold(deps: AdminDeps, record: DeliveryRecord) {
+  const heldBy = deps.deliveries.heldBy(record);
+  return heldBy ? { ...record, heldBy } : record;
 }
 
 /** Runs a quarantined body through the webhook checks again, as its restaurant. */
