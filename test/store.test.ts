@@ -305,3 +305,36 @@ describe("append-only tables", () => {
     await store.close();
   });
 });
+
+describe("journal rotation", () => {
+  it("appends during rotation land cleanly", async () => {
+    const { Journal } = await import("../src/store/journal.ts");
+    const dir = await tempDir();
+    for (let trial = 0; trial < 20; trial += 1) {
+      const journal = new Journal(join(dir, `trial-${trial}`));
+      await journal.open();
+      await journal.append('{"n":1}');
+      const rotated = journal.rotate();
+      const during = journal.append('{"n":2}');
+      await Promise.all([rotated, during]);
+      await journal.append('{"n":3}');
+      await journal.close();
+
+      const names = (await readdir(join(dir, `trial-${trial}`))).sort();
+      const text = await readFile(
+        join(dir, `trial-${trial}`, names.at(-1)!),
+        "utf8",
+      );
+      assert.ok(
+        !text.includes("\u0000"),
+        `trial ${trial}: the new segment has NUL bytes`,
+      );
+      for (const line of text.split("\n").filter((item) => item !== "")) {
+        assert.doesNotThrow(
+          () => JSON.parse(line),
+          `trial ${trial}: ${JSON.stringify(line)}`,
+        );
+      }
+    }
+  });
+});

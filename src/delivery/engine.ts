@@ -71,6 +71,8 @@ export class DeliveryEngine implements DeliveryPlanner {
   readonly open = new OutboxIndex();
   /** Per adapter, chains found due while the adapter had no free slot. */
   private readonly waiting = new Map<string, Set<string>>();
+  /** Deliveries an operator is changing, which the worker must not start. */
+  private readonly held = new Set<string>();
   readonly operations: DeliveryOperations;
   private readonly running = new Map<
     string,
@@ -258,6 +260,24 @@ export class DeliveryEngine implements DeliveryPlanner {
       : undefined;
   }
 
+  /**
+   * Keeps the worker from starting a delivery while an operator's change to it is written.
+   * Returns false, holding nothing, when an attempt of it is already running.
+   */
+  hold(deliveryId: string): boolean {
+    if (this.running.has(deliveryId)) return false;
+    this.held.add(deliveryId);
+    return true;
+  }
+
+  /** Ends a hold and lets the worker look at the delivery's order again. */
+  release(deliveryId: string): void {
+    this.held.delete(deliveryId);
+    const record = this.open.get(deliveryId);
+    if (record) this.open.touchRecord(record);
+    this.schedule();
+  }
+
   /** Tells whether an attempt of this delivery is running now. */
   isRunning(deliveryId: string): boolean {
     return this.running.has(deliveryId);
@@ -344,6 +364,7 @@ export class DeliveryEngine implements DeliveryPlanner {
     const head = chainHead(chain);
     return (
       head !== undefined &&
+      !this.held.has(head.id) &&
       head.status === "pending" &&
       head.nextAttemptAt <= now
     );
@@ -373,8 +394,9 @@ export class DeliveryEngine implements DeliveryPlanner {
       .catch((error: Error) => {
         this.options.logger.error(
           { err: error, deliveryId: record.id },
-          "delivery bookkeeping failed",
+          "delivery bookkeeping failed; the delivery waits before its next attempt",
         );
+        this.postpone(slot, record.id);
       })
       .finally(() => {
         release();
@@ -383,6 +405,25 @@ export class DeliveryEngine implements DeliveryPlanner {
         this.schedule();
       });
     this.running.set(record.id, { controller, done });
+  }
+
+  /**
+   * Moves a delivery's next attempt back by its retry delay, in memory only, after its
+   * outcome could not be written: otherwise it would run again at once, in a loop, for as
+   * long as the store fails.
+   */
+  private postpone(slot: AdapterSlot, deliveryId: string): void {
+    const current = this.open.get(deliveryId);
+    if (!current || current.status !== "pending") return;
+    const delay = retryDelay(
+      slot.entry.retry,
+      current.attempts + 1,
+      this.random,
+    );
+    this.open.set({
+      ...current,
+      nextAttemptAt: this.options.clock.now() + delay,
+    });
   }
 
   private async attempt(

@@ -1,6 +1,6 @@
 import { shiftDate } from "../bbot/business-date.ts";
 import { dayPartition } from "../store/keys.ts";
-import type { Store } from "../store/store.ts";
+import type { Store, StoreOp } from "../store/store.ts";
 import type { Clock } from "./contract.ts";
 import type { DeliveryEngine } from "./engine.ts";
 import {
@@ -90,31 +90,15 @@ export class DeliveryOperations {
    */
   async retry(filter: DeliveryFilter): Promise<BulkResult> {
     const targets = await this.targets(filter, "dead");
-    const now = this.clock.now();
-    const result: BulkResult = {
-      matched: targets.length,
-      changed: [],
-      skipped: [],
-      notFound: missingIds(filter, targets),
-    };
+    const result = newResult(filter, targets);
 
-    for (const record of targets) {
-      if (this.engine.isRunning(record.id)) {
-        result.skipped.push({ id: record.id, reason: RUNNING });
-        continue;
-      }
-      if (
-        this.engine.open.get(record.id)?.status === "pending" &&
-        record.nextAttemptAt <= now
-      ) {
-        result.skipped.push({
-          id: record.id,
-          reason: "already pending and due",
-        });
-        continue;
+    await this.changeEach(targets, result, (current) => {
+      const now = this.clock.now();
+      if (current.status === "pending" && current.nextAttemptAt <= now) {
+        return { skip: "already pending and due" };
       }
       const retried: DeliveryRecord = {
-        ...record,
+        ...current,
         status: "pending",
         attempts: 0,
         nextAttemptAt: now,
@@ -122,49 +106,70 @@ export class DeliveryOperations {
         reason: null,
         deliveredAt: null,
       };
-      const ops = [...removeFinishedOps(record), ...saveDeliveryOps(retried)];
-      await this.store.commit(ops);
-      this.engine.committed(ops);
-      result.changed.push(record.id);
-    }
+      return {
+        ops: [...removeFinishedOps(current), ...saveDeliveryOps(retried)],
+      };
+    });
     return result;
   }
 
   /** Moves matching open deliveries out of the outbox with the operator's reason. */
   async discard(filter: DeliveryFilter, reason: string): Promise<BulkResult> {
     const targets = await this.targets(filter, "dead");
-    const now = this.clock.now();
-    const result: BulkResult = {
-      matched: targets.length,
-      changed: [],
-      skipped: [],
-      notFound: missingIds(filter, targets),
-    };
+    const result = newResult(filter, targets);
 
-    for (const record of targets) {
-      if (this.engine.isRunning(record.id)) {
-        result.skipped.push({ id: record.id, reason: RUNNING });
-        continue;
-      }
-      if (record.status !== "pending" && record.status !== "dead") {
-        result.skipped.push({
-          id: record.id,
-          reason: `already ${record.status}`,
-        });
-        continue;
+    await this.changeEach(targets, result, (current) => {
+      if (current.status !== "pending" && current.status !== "dead") {
+        return { skip: `already ${current.status}` };
       }
       const discarded: DeliveryRecord = {
-        ...record,
+        ...current,
         status: "discarded",
         reason,
-        updatedAt: now,
+        updatedAt: this.clock.now(),
       };
-      const ops = saveDeliveryOps(discarded);
-      await this.store.commit(ops);
-      this.engine.committed(ops);
-      result.changed.push(record.id);
-    }
+      return { ops: saveDeliveryOps(discarded) };
+    });
     return result;
+  }
+
+  /**
+   * Applies an operator's change to each target in turn. An open delivery is held while its
+   * change is written, so the worker cannot start it meanwhile, and the change is built from
+   * its current record: one that ran or changed since the command read it is skipped.
+   */
+  private async changeEach(
+    targets: readonly DeliveryRecord[],
+    result: BulkResult,
+    change: (current: DeliveryRecord) => { ops: StoreOp[] } | { skip: string },
+  ): Promise<void> {
+    for (const target of targets) {
+      const isOpen = target.status === "pending" || target.status === "dead";
+      if (isOpen && !this.engine.hold(target.id)) {
+        result.skipped.push({ id: target.id, reason: RUNNING });
+        continue;
+      }
+      try {
+        const current = isOpen ? this.engine.open.get(target.id) : target;
+        if (!current || current.updatedAt !== target.updatedAt) {
+          result.skipped.push({
+            id: target.id,
+            reason: "it changed while the command ran; run the command again",
+          });
+          continue;
+        }
+        const outcome = change(current);
+        if ("skip" in outcome) {
+          result.skipped.push({ id: target.id, reason: outcome.skip });
+          continue;
+        }
+        await this.store.commit(outcome.ops);
+        this.engine.committed(outcome.ops);
+        result.changed.push(target.id);
+      } finally {
+        if (isOpen) this.engine.release(target.id);
+      }
+    }
   }
 
   /** Deletes finished deliveries older than the retention period, a whole day file at a time. */
@@ -254,6 +259,18 @@ function removeFinishedOps(record: DeliveryRecord) {
   return saveDeliveryOps(record)
     .filter((op) => op.table === "delivered")
     .map((op) => ({ ...op, value: undefined }));
+}
+
+function newResult(
+  filter: DeliveryFilter,
+  targets: readonly DeliveryRecord[],
+): BulkResult {
+  return {
+    matched: targets.length,
+    changed: [],
+    skipped: [],
+    notFound: missingIds(filter, targets),
+  };
 }
 
 /** The ids a filter names that none of the found records has. */

@@ -39,6 +39,14 @@ export class Journal {
   private size = 0;
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
+  /** A segment switch waiting for the write loop, which runs it between two writes. */
+  private rotation:
+    | {
+        resolve: (files: string[]) => void;
+        reject: (error: Error) => void;
+        done: Promise<string[]>;
+      }
+    | undefined;
 
   constructor(private readonly dir: string) {}
 
@@ -80,13 +88,19 @@ export class Journal {
    * Starts a new segment for later appends and returns the paths of the older ones, which the
    * caller deletes once their records are safely in the partition files.
    */
-  async rotate(): Promise<string[]> {
-    await this.flushing;
-    const names = (await readdir(this.dir))
-      .filter((name) => SEGMENT_NAME.test(name))
-      .sort();
-    await this.openNextSegment();
-    return names.map((name) => join(this.dir, name));
+  rotate(): Promise<string[]> {
+    if (!this.rotation) {
+      let resolve: (files: string[]) => void = () => {};
+      let reject: (error: Error) => void = () => {};
+      const done = new Promise<string[]>((resolveDone, rejectDone) => {
+        resolve = resolveDone;
+        reject = rejectDone;
+      });
+      this.rotation = { resolve, reject, done };
+    }
+    const { done } = this.rotation;
+    this.flushing ??= this.flushLoop();
+    return done;
   }
 
   /** Deletes segments whose records are all in the partition files. */
@@ -99,6 +113,21 @@ export class Journal {
     await this.flushing;
     await this.handle?.close();
     this.handle = undefined;
+  }
+
+  private async switchSegment(
+    rotation: NonNullable<Journal["rotation"]>,
+  ): Promise<void> {
+    this.rotation = undefined;
+    try {
+      const names = (await readdir(this.dir))
+        .filter((name) => SEGMENT_NAME.test(name))
+        .sort();
+      await this.openNextSegment();
+      rotation.resolve(names.map((name) => join(this.dir, name)));
+    } catch (error) {
+      rotation.reject(error as Error);
+    }
   }
 
   private async openNextSegment(): Promise<void> {
@@ -118,7 +147,13 @@ export class Journal {
     // Let the requests of this turn of the event loop join the same write.
     await new Promise<void>((resolve) => setImmediate(resolve));
 
-    while (this.queue.length > 0) {
+    // The loop is the only writer: a segment switch runs here between two writes, so no
+    // write can use the old segment's handle with the new segment's offset.
+    while (this.queue.length > 0 || this.rotation) {
+      if (this.rotation) {
+        await this.switchSegment(this.rotation);
+        continue;
+      }
       const batch = this.queue.splice(0);
       const buffer = Buffer.from(
         batch.map((item) => item.line).join(""),

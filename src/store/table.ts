@@ -43,6 +43,8 @@ export class PartitionedTable {
   private readonly appended = new Map<string, RowTexts>();
   /** Append-only tables: rows being written out right now, still visible to readers. */
   private readonly appending = new Map<string, RowTexts>();
+  /** Append-only tables: writes of waiting rows in progress, which a load waits for. */
+  private readonly appendWrites = new Map<string, Promise<void>>();
 
   /**
    * `appendOnly` suits tables whose rows are written once and rarely read again (events,
@@ -170,9 +172,20 @@ export class PartitionedTable {
    * temporary file and renames it but does not call fsync, so this does.
    */
   async flush(partition: string): Promise<void> {
+    // A load in progress merges the waiting rows itself; let it finish first.
+    await this.loading.get(partition)?.catch(() => undefined);
     const loaded = this.loaded.get(partition);
     if (!loaded) {
-      await this.appendRows(partition);
+      const write = this.appendRows(partition);
+      this.appendWrites.set(
+        partition,
+        write.catch(() => undefined),
+      );
+      try {
+        await write;
+      } finally {
+        this.appendWrites.delete(partition);
+      }
       return;
     }
     if (!loaded.dirty) return;
@@ -295,6 +308,8 @@ export class PartitionedTable {
     partition: string,
     now: number,
   ): Promise<LoadedPartition> {
+    // A file being appended to is read once the append is done, so no row falls in between.
+    await this.appendWrites.get(partition);
     const file = this.fileOf(partition);
     const adapter = new DataFile<RowTexts>(file, {
       parse: parseDocument,
