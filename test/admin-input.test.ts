@@ -4,7 +4,12 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 
-import { startTestService, type TestService } from "./helpers/service.ts";
+import { readFixture } from "./helpers/sample-events.ts";
+import {
+  startTestService,
+  waitFor,
+  type TestService,
+} from "./helpers/service.ts";
 
 const TOKEN = "admin-token-for-input-tests";
 const CLI = fileURLToPath(new URL("../bin/bbot-bridge.js", import.meta.url));
@@ -92,6 +97,41 @@ describe("admin API input", () => {
     };
     assert.equal(result.matched, 0);
     assert.deepEqual(result.notFound, ["dlv_nope"]);
+  });
+
+  it("retry of a delivered one needs force", async () => {
+    await service.post(readFixture("sample-order.json"));
+    const delivered = await waitFor(async () => {
+      const response = await fetch(
+        `${service.url}/admin/deliveries?status=delivered`,
+        {
+          headers: { Authorization: `Bearer ${TOKEN}` },
+        },
+      );
+      const { deliveries } = (await response.json()) as {
+        deliveries: { id: string }[];
+      };
+      return deliveries[0];
+    });
+
+    const plain = await post(
+      "/deliveries/retry",
+      JSON.stringify({ ids: [delivered.id] }),
+    );
+    const skipped = (await plain.json()) as {
+      changed: string[];
+      skipped: { reason: string }[];
+    };
+    assert.deepEqual(skipped.changed, []);
+    assert.match(skipped.skipped[0]!.reason, /already delivered; pass --force/);
+
+    const forced = await post(
+      "/deliveries/retry",
+      JSON.stringify({ ids: [delivered.id], force: true }),
+    );
+    assert.deepEqual(((await forced.json()) as { changed: string[] }).changed, [
+      delivered.id,
+    ]);
   });
 
   it("CLI exits 1 for an unknown id", async () => {

@@ -193,3 +193,63 @@ describe("config unknown keys", () => {
     );
   });
 });
+
+describe("config secrets", () => {
+  it("listed secrets and headers stay hidden", () => {
+    const raw = demoConfig({
+      restaurant: {
+        adapters: [
+          {
+            name: "pos",
+            type: "pos",
+            options: {
+              url: "http://127.0.0.1:9/pos",
+              secrets: ["plainsecretvalue-HUNTER2"],
+            },
+          },
+          {
+            name: "books",
+            type: "accounting",
+            options: {
+              url: "http://127.0.0.1:9/books",
+              headers: { "X-Api-Key": "key-HUNTER3\r\n" },
+            },
+          },
+        ],
+      },
+    });
+    assert.throws(
+      () => checkConfig("secret.json", raw, adapterRegistry, {}),
+      (error: Error) => {
+        assert.match(error.message, /options\.secrets\[0\]: must be whsec_/);
+        assert.match(error.message, /options\.headers: must map header names/);
+        assert.doesNotMatch(error.message, /HUNTER/);
+        return true;
+      },
+    );
+  });
+});
+
+describe("config entry rules", () => {
+  it("loyalty identifier must be allowed", () => {
+    const raw = demoConfig({
+      restaurant: {
+        adapters: [
+          {
+            name: "points",
+            type: "loyalty",
+            personalData: ["phone"],
+            options: {
+              baseUrl: "http://127.0.0.1:9/loyalty",
+              identifyBy: "email",
+            },
+          },
+        ],
+      },
+    });
+    assert.throws(
+      () => checkConfig("loyalty.json", raw, adapterRegistry, {}),
+      /restaurants\[0\]\.adapters\[0\]\.personalData: must list "email"/,
+    );
+  });
+});

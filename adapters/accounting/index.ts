@@ -12,16 +12,26 @@ export const accountingOptionsSchema = yup
       .required()
       .matches(/^https?:\/\//, "must be an http:// or https:// URL"),
     /** Extra request headers, such as an Authorization header taken from the environment. */
-    headers: yup.object().default({}),
+    headers: yup
+      .object()
+      .default({})
+      .test(
+        "header-values",
+        "must map header names to strings without line breaks",
+        (value) =>
+          Object.entries(value ?? {}).every(
+            ([name, item]) =>
+              /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name) &&
+              typeof item === "string" &&
+              !/[\r\n]/.test(item),
+          ),
+      ),
     /** Statuses that count as delivered besides 2xx. Default [409]: the endpoint already has the entry. */
     acceptStatus: yup
       .array(yup.number().integer().min(100).max(599).required())
       .default([409]),
   })
-  .noUnknown(
-    true,
-    "unknown key ${unknown}; allowed: url, headers, acceptStatus",
-  );
+  .exact("unknown key ${properties}; allowed: url, headers, acceptStatus");
 
 export type AccountingOptions = yup.InferType<typeof accountingOptionsSchema>;
 

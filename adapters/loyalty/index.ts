@@ -35,6 +35,16 @@ export const loyaltyAdapter: AdapterFactory<LoyaltyOptions> = {
   type: "loyalty",
   optionsSchema: loyaltyOptionsSchema,
   defaultEvents: ["order.created", "order.closed", "order.refunded"],
+  checkEntry(entry, options) {
+    // The engine removes personal fields the entry does not list, so every order would be skipped.
+    if (entry.personalData.includes(options.identifyBy)) return [];
+    return [
+      {
+        path: "personalData",
+        message: `must list "${options.identifyBy}", which options.identifyBy sends to the provider`,
+      },
+    ];
+  },
   create(options, deps) {
     return new LoyaltySync(options, deps);
   },

@@ -14,7 +14,7 @@ Lists and repairs the deliveries of a running service through its admin API
   list                 open deliveries (pending and dead letters), newest first
   show ID              one delivery with its attempt history
   retry [ID...]        make deliveries pending again; without ids, all dead letters
-                       matching the filters
+                       matching the filters; --force also sends delivered ones again
   discard [ID...] --reason TEXT
                        drop deliveries for good, keeping the reason
 
@@ -51,6 +51,7 @@ export async function runDeliveriesCommand(
       until: { type: "string" },
       limit: { type: "string" },
       reason: { type: "string" },
+      force: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       url: { type: "string" },
       help: { type: "boolean", default: false },
@@ -113,7 +114,11 @@ export async function runDeliveriesCommand(
       const result = await client.request<BulkResult>(
         "POST",
         "/deliveries/retry",
-        { ...filter, ...(ids.length ? { ids } : {}) },
+        {
+          ...filter,
+          ...(ids.length ? { ids } : {}),
+          ...(values.force ? { force: true } : {}),
+        },
       );
       out(
         values.json

@@ -4,7 +4,11 @@ import * as yup from "yup";
 
 import type { AdapterRegistry } from "../delivery/contract.ts";
 import { resolveEnvReferences } from "./env.ts";
-import { configSchema, type BridgeConfig } from "./schema.ts";
+import {
+  configSchema,
+  type AdapterEntry,
+  type BridgeConfig,
+} from "./schema.ts";
 
 /** The config embedded in the package, used when neither a flag nor `BBOT_BRIDGE_CONFIG` names one. */
 export const DEFAULT_CONFIG_PATH = fileURLToPath(
@@ -161,7 +165,7 @@ export function checkConfig(
 
 /** Keys whose values are credentials or carry them, such as a Slack webhook URL. */
 const SECRET_KEY =
-  /(password|secret|token|apikey|api_key|webhookurl|accesskey)$/i;
+  /(password|secrets?|token|apikey|api_key|webhookurl|accesskey|headers|authorization)$/i;
 
 /**
  * Keeps secrets out of error messages: a value written as an environment reference is shown
@@ -178,12 +182,9 @@ function hideSecrets(problems: ConfigProblem[], raw: unknown): ConfigProblem[] {
         hideValue: `${JSON.stringify(written)} after resolving; the resolved value is not shown`,
       };
     }
-    const lastKey =
-      problem.path
-        .split(/[.[\]]/)
-        .filter(Boolean)
-        .at(-1) ?? "";
-    if (SECRET_KEY.test(lastKey)) {
+    // Any key on the path counts: `secrets[0]` and `headers.X-Api-Key` are secrets as well.
+    const keys = problem.path.split(/[.[\]]/).filter(Boolean);
+    if (keys.some((key) => SECRET_KEY.test(key))) {
       return {
         ...problem,
         hideValue: "a value that is not shown: it is a secret",
@@ -376,6 +377,18 @@ function checkAdapters(
     } catch (error) {
       if (!(error instanceof yup.ValidationError)) throw error;
       problems.push(...validationProblems(error, `${path}.options`));
+      return;
+    }
+    // Before the entry schema has run (a broken config), personalData may still be absent.
+    const checked = {
+      ...entry,
+      personalData: (entry as { personalData?: unknown }).personalData ?? [],
+    } as AdapterEntry;
+    for (const problem of factory.checkEntry?.(checked, entry.options) ?? []) {
+      problems.push({
+        path: `${path}.${problem.path}`,
+        message: problem.message,
+      });
     }
   });
 

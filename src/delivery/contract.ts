@@ -65,6 +65,14 @@ export interface AdapterFactory<Options = unknown> {
   readonly defaultEvents: readonly EventType[];
   /** Orders delivered in parallel when the config entry sets no `concurrency`. Default 4. */
   readonly defaultConcurrency?: number;
+  /**
+   * Checks rules that span the entry and its checked options, such as a personal field the
+   * options send that `personalData` must allow. Returns problems with paths inside the entry.
+   */
+  checkEntry?(
+    entry: AdapterEntry,
+    options: Options,
+  ): { path: string; message: string }[];
   create(options: Options, deps: AdapterDeps): Adapter;
 }
 

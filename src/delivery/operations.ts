@@ -88,7 +88,10 @@ export class DeliveryOperations {
    * Makes matching deliveries pending again with a fresh retry schedule, keeping their history
    * and idempotency key. By default only dead letters match a filter without ids.
    */
-  async retry(filter: DeliveryFilter): Promise<BulkResult> {
+  async retry(
+    filter: DeliveryFilter,
+    options: { force?: boolean } = {},
+  ): Promise<BulkResult> {
     const targets = await this.targets(filter, "dead");
     const result = newResult(filter, targets);
 
@@ -96,6 +99,15 @@ export class DeliveryOperations {
       const now = this.clock.now();
       if (current.status === "pending" && current.nextAttemptAt <= now) {
         return { skip: "already pending and due" };
+      }
+      // Sending a finished delivery again repeats it after the order's later events.
+      if (
+        (current.status === "delivered" || current.status === "discarded") &&
+        !options.force
+      ) {
+        return {
+          skip: `already ${current.status}; pass --force to send it again`,
+        };
       }
       const retried: DeliveryRecord = {
         ...current,

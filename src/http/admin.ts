@@ -85,8 +85,13 @@ export function adminRouter(deps: AdminDeps): Router {
   });
 
   router.post("/deliveries/retry", async (ctx) => {
-    const filter = deliveryFilter(bodyOf(ctx, DELIVERY_KEYS), deps);
-    ctx.body = await deps.deliveries.retry(filter);
+    const body = bodyOf(ctx, [...DELIVERY_KEYS, "force"]);
+    if (body.force !== undefined && typeof body.force !== "boolean") {
+      throw new BadRequest('"force" must be true or false');
+    }
+    ctx.body = await deps.deliveries.retry(deliveryFilter(body, deps), {
+      force: body.force === true,
+    });
   });
 
   router.post("/deliveries/discard", async (ctx) => {
