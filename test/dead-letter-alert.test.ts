@@ -70,6 +70,7 @@ describe("unmapped POS item", () => {
       "the dead-letter alert in Slack",
     );
     assert.match(alert.rawBody, /bc7ba7fd-55cd-4f03-8bfb-af8bbf63b9bf/);
+    assert.match(String(alert.body.text), /of order #233 · Barge \(bc960165-/);
     assert.equal(pos.accepted.length, 0);
 
     const list = await fetch(`${service.url}/admin/deliveries?status=dead`, {

@@ -337,6 +337,8 @@ describe("permanent failures", () => {
       eventType: "order.created",
       attempts: 1,
       reason: "destination answered HTTP 400",
+      orderNumberToday: 233,
+      tableName: "Barge",
     });
     await sleep(100);
     assert.ok(

@@ -92,10 +92,20 @@ function renderDeadLetter(
 ): SlackMessage {
   const { change } = event;
   const title = `Delivery failed: ${change.adapter}`;
+  // "#233 · Barge", the way staff know the order, when the failed event carried its order.
+  const label = [
+    change.orderNumberToday === null ? "" : `#${change.orderNumberToday}`,
+    change.tableName ?? "",
+  ]
+    .filter(Boolean)
+    .join(" · ");
+  const orderText = label
+    ? `${label} (${event.orderId ?? "no order id"})`
+    : (event.orderId ?? "none");
   const lines = [
     `*Adapter:* ${escapeText(change.adapter)}`,
     `*Event:* ${escapeText(change.eventType)}`,
-    `*Order:* ${escapeText(event.orderId ?? "none")}`,
+    `*Order:* ${escapeText(orderText)}`,
     `*Attempts:* ${change.attempts}`,
     `*Reason:* ${escapeText(clip(change.reason, MAX_REASON_CHARS))}`,
   ];
@@ -110,7 +120,7 @@ function renderDeadLetter(
     section(lines.join("\n")),
     { type: "context", elements: [mrkdwn(context)] },
   ];
-  const order = event.orderId ? ` of order ${event.orderId}` : "";
+  const order = event.orderId ? ` of order ${orderText}` : "";
   const text = `Delivery to ${change.adapter} failed for ${change.eventType}${order}: ${clip(change.reason, 200)}`;
   return finish(text, blocks);
 }

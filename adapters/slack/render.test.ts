@@ -263,6 +263,8 @@ describe("alerts", () => {
         eventType: "order.created",
         attempts: 16,
         reason: "POS answered HTTP 400 <bad table>",
+        orderNumberToday: 233,
+        tableName: "Barge",
       },
     } as const;
 
@@ -272,7 +274,10 @@ describe("alerts", () => {
     assert.equal(headerOf(message), "Delivery failed: pos");
     assert.match(texts, /\*Adapter:\* pos/);
     assert.match(texts, /\*Event:\* order\.created/);
-    assert.match(texts, /\*Order:\* bc960165-aa17-4506-abdc-0b1c26e44ff9/);
+    assert.match(
+      texts,
+      /\*Order:\* #233 · Barge \(bc960165-aa17-4506-abdc-0b1c26e44ff9\)/,
+    );
     assert.match(texts, /\*Attempts:\* 16/);
     assert.match(texts, /\*Reason:\* POS answered HTTP 400 &lt;bad table&gt;/);
     assert.deepEqual(blockKitProblems({ ...message }), []);

@@ -103,6 +103,8 @@ function deadLetter(orderId: string | null): DeadLetterEvent {
       eventType: "order.created",
       attempts: 16,
       reason: "POS answered HTTP 400",
+      orderNumberToday: orderId ? 233 : null,
+      tableName: orderId ? "Barge" : null,
     },
   };
 }

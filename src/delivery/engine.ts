@@ -438,8 +438,9 @@ export class DeliveryEngine implements DeliveryPlanner {
     const startedAt = performance.now();
 
     let failure: Error | undefined;
+    let event: BridgeEvent | undefined;
     try {
-      const event = await this.loadEvent(record);
+      event = await this.loadEvent(record);
       await this.runWithTimeout(
         slot,
         event,
@@ -485,6 +486,7 @@ export class DeliveryEngine implements DeliveryPlanner {
     ) {
       const alert = deadLetterEvent(
         updated,
+        event,
         slot.restaurant,
         this.options.clock.now(),
       );
@@ -668,6 +670,7 @@ function loggableError(error: Error): {
 
 function deadLetterEvent(
   record: DeliveryRecord,
+  failed: BridgeEvent | undefined,
   restaurant: RestaurantConfig,
   now: number,
 ): DeadLetterEvent {
@@ -697,6 +700,10 @@ function deadLetterEvent(
       adapter: record.adapter,
       eventId: record.eventId,
       eventType: record.eventType,
+      orderNumberToday:
+        failed && "order" in failed ? failed.order.orderNumberToday : null,
+      tableName:
+        failed && "order" in failed ? (failed.order.table?.name ?? null) : null,
       attempts: record.attempts,
       reason: record.reason ?? "unknown",
     },

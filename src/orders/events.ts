@@ -120,6 +120,9 @@ export interface DeadLetterEvent {
     eventType: string;
     attempts: number;
     reason: string;
+    /** The order's number of the day and table, so staff recognise it; null when unknown. */
+    orderNumberToday: number | null;
+    tableName: string | null;
   };
 }
 
