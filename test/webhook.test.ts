@@ -334,6 +334,17 @@ describe("webhook rejections", () => {
     assert.match((await answerOf(response)).error ?? "", /the body is empty/);
   });
 
+  it("invalid UTF-8 gets 400", async () => {
+    const body = Buffer.concat([
+      Buffer.from('{"order": {"id": "'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}}'),
+    ]);
+    const response = await service.post(undefined, { raw: body });
+    assert.equal(response.status, 400);
+    assert.match((await answerOf(response)).error ?? "", /not valid UTF-8/);
+  });
+
   it("compressed body gets 415", async () => {
     const response = await fetch(`${service.url}/webhooks/bbot`, {
       method: "POST",

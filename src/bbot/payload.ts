@@ -173,7 +173,7 @@ export function validateWebhook(
         {
           path: "",
           message:
-            "must be a JSON object with restaurant_id, order_id and order",
+            'must be a JSON object with the order under "order", as Bbot sends it',
         },
       ],
     };

@@ -123,8 +123,21 @@ export class WebhookProcessor {
   }
 }
 
+/** Rejects invalid byte sequences instead of turning them into U+FFFD. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 function parseJson(raw: Buffer): { value: unknown } | Rejection {
-  const text = raw.toString("utf8").replace(/^\uFEFF/, "");
+  let text: string;
+  try {
+    text = UTF8.decode(raw).replace(/^\uFEFF/, "");
+  } catch {
+    return {
+      reason: "invalid_json",
+      status: 400,
+      message: "the body is not valid UTF-8; send the JSON encoded as UTF-8",
+      problems: [{ path: "", message: "is not valid UTF-8" }],
+    };
+  }
   if (text.trim() === "") {
     return {
       reason: "invalid_json",
