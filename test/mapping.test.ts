@@ -135,6 +135,19 @@ describe("canonical mapping", () => {
     assert.deepEqual(paths.sort(), ["order.id", "order.tip_cents"]);
   });
 
+  it("rejects control characters in ids", () => {
+    const body = readFixture("sample-order.json") as unknown as {
+      order: Record<string, unknown>;
+    };
+    body.order.id = "a\nb";
+    const result = validateWebhook(body);
+    assert.equal(result.ok, false);
+    const problems = result.ok ? [] : result.problems;
+    assert.deepEqual(problems, [
+      { path: "order.id", message: "must not contain control characters" },
+    ]);
+  });
+
   it("warns about a repeated item id", () => {
     const body = readFixture("sample-order.json") as unknown as {
       order: { items: { id: string }[] };

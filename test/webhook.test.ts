@@ -308,7 +308,7 @@ describe("webhook rejections", () => {
       order: Record<string, unknown> & { items: Record<string, unknown>[] };
     };
     body.order.pretax_cents = -2388;
-    body.order.items[0]!.tax_cents = 9007199254740993;
+    body.order.items[0]!.tax_cents = 2 ** 53;
     const response = await service.post(body);
     assert.equal(response.status, 422);
     const answer = await answerOf(response);

@@ -60,16 +60,16 @@ export class FakeSlack {
 
   /** Starts the fake on a free port of 127.0.0.1. `token` is the bot token it accepts. */
   static async start(token = "xoxb-test-token"): Promise<FakeSlack> {
-    let fake: FakeSlack | undefined;
+    const started: { fake?: FakeSlack } = {};
     const server = createServer((request, response) => {
-      void fake!.route(request, response);
+      void started.fake!.route(request, response);
     });
     await new Promise<void>((resolve) =>
       server.listen(0, "127.0.0.1", resolve),
     );
     const { port } = server.address() as AddressInfo;
-    fake = new FakeSlack(server, `http://127.0.0.1:${port}`, token);
-    return fake;
+    started.fake = new FakeSlack(server, `http://127.0.0.1:${port}`, token);
+    return started.fake;
   }
 
   /** Returns the URL of the incoming webhook named `name`. */

@@ -48,10 +48,7 @@ const idString = () =>
     .typeError("must be a string id")
     .matches(/\S/, "must not be empty")
     .max(128, "must be at most 128 characters")
-    .matches(
-      /^[^\u0000-\u001f\u007f]*$/,
-      "must not contain control characters",
-    );
+    .matches(/^\P{Cc}*$/u, "must not contain control characters");
 
 const modSchema = yup.object({
   id: yup.string().nullable().optional(),

@@ -77,4 +77,6 @@ export interface AdapterFactory<Options = unknown> {
 }
 
 /** Adapter types by name. */
+// Each factory checks its own options type, so the registry holds factories of several.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AdapterRegistry = ReadonlyMap<string, AdapterFactory<any>>;
