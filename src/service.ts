@@ -15,6 +15,7 @@ import { Quarantine } from "./http/quarantine.ts";
 import { WebhookProcessor } from "./http/webhook.ts";
 import { Metrics } from "./metrics.ts";
 import { OrderIngestor } from "./orders/ingest.ts";
+import { pruneHistory } from "./orders/retention.ts";
 import { bucketOf } from "./store/keys.ts";
 import { FileStore, type Store } from "./store/store.ts";
 
@@ -243,12 +244,12 @@ export async function startService(
   metrics.beforeScrape(() => updateGauges(engine, metrics, clock));
   const housekeeping = setInterval(
     () => {
-      void runHousekeeping(engine, quarantine, config, logger);
+      void runHousekeeping(store, engine, quarantine, config, logger, clock);
     },
     60 * 60 * 1000,
   );
   housekeeping.unref();
-  void runHousekeeping(engine, quarantine, config, logger);
+  void runHousekeeping(store, engine, quarantine, config, logger, clock);
 
   const server = app.listen(options.port, options.host);
   try {
@@ -434,10 +435,12 @@ function updateGauges(
 }
 
 async function runHousekeeping(
+  store: FileStore,
   engine: DeliveryEngine,
   quarantine: Quarantine,
   config: BridgeConfig,
   logger: Logger,
+  clock: Clock,
 ): Promise<void> {
   try {
     const deliveries = await engine.operations.prune(
@@ -446,9 +449,24 @@ async function runHousekeeping(
     const quarantined = await quarantine.prune(
       config.server.quarantineRetentionDays,
     );
-    if (deliveries + quarantined > 0) {
+    // Written out first, so no change to an old day waits in memory or the journal.
+    await store.compact();
+    const needed = new Set(
+      [...engine.open.values()].map((record) => record.eventPartition),
+    );
+    const history = await pruneHistory(
+      store,
+      needed,
+      config.store.retentionDays,
+      clock.now(),
+    );
+    if (deliveries + quarantined + history > 0) {
       logger.info(
-        { deliveryDays: deliveries, quarantineDays: quarantined },
+        {
+          deliveryDays: deliveries,
+          quarantineDays: quarantined,
+          historyFiles: history,
+        },
         "pruned records past their retention",
       );
     }

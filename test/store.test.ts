@@ -5,6 +5,7 @@ import {
   readdir,
   readFile,
   rm,
+  utimes,
   writeFile,
 } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -336,5 +337,66 @@ describe("journal rotation", () => {
         );
       }
     }
+  });
+});
+
+describe("history retention", () => {
+  it("old days go, needed and recent ones stay", async () => {
+    const { pruneHistory } = await import("../src/orders/retention.ts");
+    const dir = await tempDir();
+    const clock = new ManualClock(Date.now());
+    const store = storeAt(dir, clock);
+    await store.open();
+    await store.commit([
+      { table: "orders", partition: "2026-08-01.00", key: "old", value: 1 },
+      { table: "orders", partition: "2026-11-30.00", key: "recent", value: 2 },
+      { table: "events", partition: "2026-08-01.00", key: "e-old", value: 3 },
+      {
+        table: "events",
+        partition: "2026-08-02.05",
+        key: "e-needed",
+        value: 4,
+      },
+    ]);
+    await store.compact();
+    // Files last changed in August, and no partition left in memory.
+    const august = new Date("2026-08-03T00:00:00Z");
+    for (const file of [
+      "orders/2026-08-01.00.json",
+      "orders/2026-11-30.00.json",
+      "events/2026-08-01.00.json",
+      "events/2026-08-02.05.json",
+    ]) {
+      await utimes(join(dir, file), august, august);
+    }
+    clock.advance(5_000);
+    await store.compact();
+
+    const dropped = await pruneHistory(
+      store,
+      new Set(["2026-08-02.05"]),
+      90,
+      clock.now(),
+    );
+    assert.equal(dropped, 2);
+    assert.deepEqual(await store.partitions("orders"), ["2026-11-30.00"]);
+    assert.deepEqual(await store.partitions("events"), ["2026-08-02.05"]);
+    await store.close();
+  });
+
+  it("old day written today is kept", async () => {
+    const { pruneHistory } = await import("../src/orders/retention.ts");
+    const dir = await tempDir();
+    const store = storeAt(dir);
+    await store.open();
+    await store.commit([
+      { table: "orders", partition: "2021-12-07.00", key: "late", value: 1 },
+    ]);
+    await store.compact();
+
+    const dropped = await pruneHistory(store, new Set(), 90, Date.now());
+    assert.equal(dropped, 0);
+    assert.equal(await store.get("orders", "2021-12-07.00", "late"), 1);
+    await store.close();
   });
 });

@@ -282,6 +282,8 @@ export const configSchema = yup.object({
         .default(16 * 1024 * 1024),
       /** Idle time after which a clean partition leaves memory, in milliseconds. Default 60,000. */
       partitionIdleMs: yup.number().integer().min(0).default(60_000),
+      /** Days orders and events are kept, by business date, before their files are deleted. Default 90. */
+      retentionDays: yup.number().integer().min(1).default(90),
     })
     .default(() => ({})),
   delivery: yup

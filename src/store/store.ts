@@ -54,6 +54,15 @@ export interface Store {
   /** Applies every change or none, and resolves only once they are flushed to disk. */
   commit(ops: readonly StoreOp[]): Promise<void>;
   dropPartition(table: TableName, partition: string): Promise<void>;
+  /**
+   * Deletes a partition that nothing has changed since `unchangedSince` (epoch ms) and that
+   * is not in use. Returns whether it was deleted.
+   */
+  dropStalePartition(
+    table: TableName,
+    partition: string,
+    unchangedSince: number,
+  ): Promise<boolean>;
   /** Checks that the store can take a write now. */
   isWritable(): Promise<boolean>;
 }
@@ -202,6 +211,14 @@ export class FileStore implements Store {
 
   async dropPartition(table: TableName, partition: string): Promise<void> {
     await this.table(table).drop(partition);
+  }
+
+  dropStalePartition(
+    table: TableName,
+    partition: string,
+    unchangedSince: number,
+  ): Promise<boolean> {
+    return this.table(table).dropIfUnchanged(partition, unchangedSince);
   }
 
   async isWritable(): Promise<boolean> {

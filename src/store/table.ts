@@ -254,6 +254,27 @@ export class PartitionedTable {
     }
   }
 
+  /**
+   * Deletes a partition's file if nothing changed it since `unchangedSince` (epoch ms) and it is
+   * not in use: not loaded, being loaded or waiting for rows. Returns whether it was deleted.
+   */
+  async dropIfUnchanged(
+    partition: string,
+    unchangedSince: number,
+  ): Promise<boolean> {
+    const inUse =
+      this.loaded.has(partition) ||
+      this.loading.has(partition) ||
+      this.appended.has(partition) ||
+      this.appending.has(partition);
+    if (inUse) return false;
+    const file = this.fileOf(partition);
+    const modified = (await stat(file).catch(() => undefined))?.mtimeMs;
+    if (modified === undefined || modified >= unchangedSince) return false;
+    await rm(file, { force: true });
+    return true;
+  }
+
   /** Deletes a partition from memory and disk, for retention pruning. */
   async drop(partition: string): Promise<void> {
     this.appended.delete(partition);
