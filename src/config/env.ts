@@ -48,8 +48,3 @@ export function resolveEnvReferences(
 
   return { value: visit(value, path), missing };
 }
-
-/** Tells whether a config string was written as an environment reference. */
-export function isEnvReference(raw: unknown): boolean {
-  return typeof raw === "string" && /^\$\{[^}]+\}$/.test(raw);
-}

@@ -9,8 +9,6 @@ export interface Clock {
   now(): number;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
-
 /**
  * Durable key-value state an adapter keeps per order, such as a Slack thread's `ts` or a
  * loyalty ledger. Values are written through the store's journal before `set` resolves.

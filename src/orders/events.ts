@@ -27,7 +27,6 @@ export const EVENT_TYPES = [
 ] as const;
 
 export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
-export type ServiceEventType = (typeof SERVICE_EVENT_TYPES)[number];
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface ItemStatusChange {
