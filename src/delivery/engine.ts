@@ -1,28 +1,18 @@
 import type { Logger } from "pino";
 
-import { businessDateOf } from "../bbot/business-date.ts";
 import type { AdapterEntry, RestaurantConfig } from "../config/schema.ts";
 import { eventPartitionOf, type DeliveryPlanner } from "../orders/ingest.ts";
-import {
-  stableId,
-  subscribes,
-  type BridgeEvent,
-  type DeadLetterEvent,
-} from "../orders/events.ts";
+import { subscribes, type BridgeEvent } from "../orders/events.ts";
 import { redactOrder } from "../orders/model.ts";
 import { BUCKETS } from "../store/keys.ts";
 import type { Store, StoreOp } from "../store/store.ts";
 import { CircuitBreaker, retryDelay } from "./backoff.ts";
 import type { Adapter, Clock } from "./contract.ts";
-import {
-  PermanentDeliveryError,
-  TransientDeliveryError,
-  type FailureDetails,
-} from "./errors.ts";
+import { PermanentDeliveryError, TransientDeliveryError } from "./errors.ts";
 import { DeliveryOperations } from "./operations.ts";
+import { deadLetterEvent, recordOutcome } from "./outcome.ts";
 import { OutboxIndex, slotKey } from "./outbox-index.ts";
 import {
-  HISTORY_LIMIT,
   newDelivery,
   saveDeliveryOps,
   type AttemptRecord,
@@ -465,7 +455,7 @@ export class DeliveryEngine implements DeliveryPlanner {
     }
 
     const durationMs = Math.round(performance.now() - startedAt);
-    const updated = this.recordOutcome(
+    const updated = recordOutcome({
       slot,
       record,
       attempt,
@@ -473,7 +463,9 @@ export class DeliveryEngine implements DeliveryPlanner {
       durationMs,
       failure,
       logger,
-    );
+      now: this.options.clock.now(),
+      random: this.random,
+    });
     this.options.onAttempt?.(slot, updated.history.at(-1)!.outcome, durationMs);
     // The destination is done with this attempt, so its slot is free while the outcome is
     // written. The delivery stays running, which blocks its order's chain, until the write ends.
@@ -551,91 +543,6 @@ export class DeliveryEngine implements DeliveryPlanner {
       clearTimeout(timer);
     }
   }
-
-  private recordOutcome(
-    slot: AdapterSlot,
-    record: DeliveryRecord,
-    attempt: number,
-    started: number,
-    durationMs: number,
-    failure: Error | undefined,
-    logger: Logger,
-  ): DeliveryRecord {
-    const now = this.options.clock.now();
-    const details: FailureDetails =
-      failure instanceof TransientDeliveryError ||
-      failure instanceof PermanentDeliveryError
-        ? failure.details
-        : {};
-    const permanent = failure instanceof PermanentDeliveryError;
-    const outcome: AttemptRecord["outcome"] = !failure
-      ? "delivered"
-      : permanent
-        ? "permanent"
-        : "transient";
-
-    const entry: AttemptRecord = { attempt, at: started, durationMs, outcome };
-    if (failure) entry.message = failure.message;
-    if (details.status !== undefined) entry.status = details.status;
-
-    const updated: DeliveryRecord = {
-      ...record,
-      attempts: attempt,
-      updatedAt: now,
-      history: [...record.history, entry].slice(-HISTORY_LIMIT),
-    };
-
-    if (!failure) {
-      slot.breaker.succeeded(logger);
-      logger.info({ durationMs }, "delivered");
-      return { ...updated, status: "delivered", deliveredAt: now };
-    }
-
-    updated.lastError = { at: now, message: failure.message };
-    if (details.status !== undefined) updated.lastError.status = details.status;
-    if (details.bodyExcerpt)
-      updated.lastError.bodyExcerpt = details.bodyExcerpt;
-
-    if (permanent) {
-      slot.breaker.succeeded(logger);
-      logger.error(
-        { error: loggableError(failure), status: details.status, durationMs },
-        "delivery failed permanently; moved to dead letters",
-      );
-      return { ...updated, status: "dead", reason: failure.message };
-    }
-
-    slot.breaker.failed(now, logger);
-    const policy = slot.entry.retry;
-    if (attempt >= policy.maxAttempts) {
-      logger.error(
-        { error: loggableError(failure), status: details.status, durationMs },
-        `delivery gave up after ${attempt} attempts; moved to dead letters`,
-      );
-      return {
-        ...updated,
-        status: "dead",
-        reason: `gave up after ${attempt} attempts: ${failure.message}`,
-      };
-    }
-
-    // A destination's Retry-After wins over the schedule, up to the schedule's own cap.
-    const delay =
-      details.retryAfterMs === undefined
-        ? retryDelay(policy, attempt, this.random)
-        : Math.min(details.retryAfterMs, policy.maxDelayMs);
-    const nextAttemptAt = now + delay;
-    logger.warn(
-      {
-        error: loggableError(failure),
-        status: details.status,
-        durationMs,
-        retryInMs: delay,
-      },
-      "delivery attempt failed; will retry",
-    );
-    return { ...updated, nextAttemptAt };
-  }
 }
 
 /**
@@ -648,64 +555,4 @@ function chainHead(
   return chain.find(
     (record) => !(record.status === "dead" && record.sequence === 0),
   );
-}
-
-/**
- * Builds the log form of an attempt's error. Delivery errors lose their `details`, because a
- * response body excerpt can contain guest data. Other errors keep their stack, because they
- * point at a bug in an adapter.
- */
-function loggableError(error: Error): {
-  type: string;
-  message: string;
-  stack?: string;
-} {
-  const delivery =
-    error instanceof TransientDeliveryError ||
-    error instanceof PermanentDeliveryError;
-  return delivery || !error.stack
-    ? { type: error.name, message: error.message }
-    : { type: error.name, message: error.message, stack: error.stack };
-}
-
-function deadLetterEvent(
-  record: DeliveryRecord,
-  failed: BridgeEvent | undefined,
-  restaurant: RestaurantConfig,
-  now: number,
-): DeadLetterEvent {
-  const detectedAt = new Date(now).toISOString();
-  return {
-    // The time makes each dead-lettering its own event: after an operator retry the attempt
-    // count starts again, and a reused id would reuse the alert's idempotency key.
-    id: stableId(
-      "evt",
-      "dead-letter",
-      record.id,
-      String(record.attempts),
-      String(record.updatedAt),
-    ),
-    type: "delivery.dead_lettered",
-    restaurantId: record.restaurantId,
-    orderId: record.orderId,
-    occurredAt: detectedAt,
-    detectedAt,
-    detectedBusinessDate: businessDateOf(
-      now,
-      restaurant.timeZone,
-      restaurant.businessDayCutoffHour,
-    ),
-    change: {
-      deliveryId: record.id,
-      adapter: record.adapter,
-      eventId: record.eventId,
-      eventType: record.eventType,
-      orderNumberToday:
-        failed && "order" in failed ? failed.order.orderNumberToday : null,
-      tableName:
-        failed && "order" in failed ? (failed.order.table?.name ?? null) : null,
-      attempts: record.attempts,
-      reason: record.reason ?? "unknown",
-    },
-  };
 }
