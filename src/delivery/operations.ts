@@ -1,5 +1,5 @@
-import { shiftDate } from "../bbot/business-date.ts";
 import { dayPartition } from "../store/keys.ts";
+import { dropDaysBefore } from "../store/retention.ts";
 import type { Store, StoreOp } from "../store/store.ts";
 import type { Clock } from "./contract.ts";
 import type { DeliveryEngine } from "./engine.ts";
@@ -186,18 +186,12 @@ export class DeliveryOperations {
 
   /** Deletes finished deliveries older than the retention period, a whole day file at a time. */
   async prune(retentionDays: number): Promise<number> {
-    const oldestKept = shiftDate(
-      dayPartition(this.clock.now()),
-      -retentionDays,
+    return dropDaysBefore(
+      this.store,
+      "delivered",
+      retentionDays,
+      this.clock.now(),
     );
-    let dropped = 0;
-    for (const partition of await this.store.partitions("delivered")) {
-      if (partition.slice(0, 10) < oldestKept) {
-        await this.store.dropPartition("delivered", partition);
-        dropped += 1;
-      }
-    }
-    return dropped;
   }
 
   private async targets(

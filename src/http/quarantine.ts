@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 
-import { shiftDate } from "../bbot/business-date.ts";
 import type { Clock } from "../delivery/contract.ts";
 import { dayPartition } from "../store/keys.ts";
+import { dropDaysBefore } from "../store/retention.ts";
 import type { Store } from "../store/store.ts";
 
 /** Reason codes of rejected webhook bodies. */
@@ -164,17 +164,11 @@ export class Quarantine {
 
   /** Deletes the days older than the retention period. */
   async prune(retentionDays: number): Promise<number> {
-    const oldestKept = shiftDate(
-      dayPartition(this.clock.now()),
-      -retentionDays,
+    return dropDaysBefore(
+      this.store,
+      "quarantine",
+      retentionDays,
+      this.clock.now(),
     );
-    let dropped = 0;
-    for (const partition of await this.store.partitions("quarantine")) {
-      if (partition < oldestKept) {
-        await this.store.dropPartition("quarantine", partition);
-        dropped += 1;
-      }
-    }
-    return dropped;
   }
 }

@@ -194,12 +194,11 @@ export class OrderIngestor {
     );
 
     const order = nextStoredOrder(stored, next, revision, events, receivedAt);
-    const eventPartition = `${detectedBusinessDate}.${bucketOf(next.orderId)}`;
     const ops: StoreOp[] = [
       { table: "orders", partition, key: next.orderId, value: order },
       ...events.map((event) => ({
         table: "events" as const,
-        partition: eventPartition,
+        partition: eventPartitionOf(event),
         key: event.id,
         value: event,
       })),

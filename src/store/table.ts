@@ -114,11 +114,6 @@ export class PartitionedTable {
     return parseRow(loaded.db.data.get(key));
   }
 
-  /** Reads a row of a partition that is already in memory. */
-  peek(partition: string, key: string): unknown {
-    return parseRow(this.loaded.get(partition)?.db.data.get(key));
-  }
-
   /** Returns every row of a partition, loading it when needed. */
   async rows(partition: string, now: number): Promise<[string, unknown][]> {
     const loaded = await this.loadPartition(partition, now);
