@@ -8,10 +8,10 @@ import { loyaltyAdapter } from "./loyalty/index.ts";
 import { posAdapter } from "./pos/index.ts";
 import { slackAdapter } from "./slack/index.ts";
 
-/** Every adapter type this build knows, by the `type` name used in config. */
+/** Every adapter type in this build, by the `type` name used in config. */
 export const adapterRegistry: AdapterRegistry = new Map<
   string,
-  // Each factory checks its own options type, so the map holds factories of several.
+  // Each factory checks its own options type, so the map contains factories of several.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   AdapterFactory<any>
 >(

@@ -53,7 +53,7 @@ export function createLogger(options: {
   return pino(config);
 }
 
-/** A logger that drops everything, for tests and one-shot commands. */
+/** Creates a logger that drops everything, for tests and one-shot commands. */
 export function silentLogger(): Logger {
   return pino({ level: "silent" });
 }

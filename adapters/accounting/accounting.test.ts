@@ -14,7 +14,7 @@ import {
 } from "../../test/helpers/adapter-contract.ts";
 import { accountingAdapter, journalIdempotencyKey } from "./index.ts";
 
-/** A fake accounting endpoint on 127.0.0.1 that records requests and responds with a chosen status. */
+/** Starts a fake accounting endpoint on 127.0.0.1 that records requests and responds with a chosen status. */
 async function fakeEndpoint() {
   const requests: { headers: IncomingHttpHeaders; body: string }[] = [];
   let status = 201;

@@ -102,6 +102,7 @@ function renderDeadLetter(
   const orderText = label
     ? `${label} (${event.orderId ?? "no order id"})`
     : (event.orderId ?? "none");
+
   const lines = [
     `*Adapter:* ${escapeText(change.adapter)}`,
     `*Event:* ${escapeText(change.eventType)}`,
@@ -109,6 +110,7 @@ function renderDeadLetter(
     `*Attempts:* ${change.attempts}`,
     `*Reason:* ${escapeText(clip(change.reason, MAX_REASON_CHARS))}`,
   ];
+
   const when = formatLocalTime(
     event.detectedAt,
     options.restaurant.locale,
@@ -120,6 +122,7 @@ function renderDeadLetter(
     section(lines.join("\n")),
     { type: "context", elements: [mrkdwn(context)] },
   ];
+
   const order = event.orderId ? ` of order ${orderText}` : "";
   const text = `Delivery to ${change.adapter} failed for ${change.eventType}${order}: ${clip(change.reason, 200)}`;
   return finish(text, blocks);

@@ -303,7 +303,7 @@ function digest(message: SlackMessage): string {
 
 /**
  * Rethrows the failure of a multi-channel delivery. A retryable failure wins over a permanent
- * one, so the channels that can still succeed get their retry; channels already reached skip
+ * one, so the channels that can still succeed get their retry. Channels already reached skip
  * the event on that retry.
  */
 function throwFirstFailure(

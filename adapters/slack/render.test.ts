@@ -184,7 +184,8 @@ describe("order summary", () => {
     assert.equal(blockKitProblems({ ...message }).length, 0);
     assert.ok(message.blocks.length <= SLACK_LIMITS.blocks);
     assert.ok(headerOf(message)!.length <= SLACK_LIMITS.headerChars);
-    assert.ok(itemsSection?.type === "section" && itemsSection.text);
+    assert.ok(itemsSection?.type === "section");
+    assert.ok(itemsSection.text);
     const text = itemsSection.text.text;
     assert.ok(text.length <= SLACK_LIMITS.sectionChars);
     const listed = text.split("\n").filter((line) => / × Dish /.test(line));

@@ -260,7 +260,7 @@ export function localTime(iso: string, options: RenderOptions): string {
 }
 
 // NOTE: header text is plain_text, which Slack does not parse for links or mentions, so it is
-// clipped but not escaped; a `&` in a table name shows as is.
+// clipped but not escaped. How Slack shows a `&` in a table name there was not checked.
 export function header(text: string): Block {
   return {
     type: "header",

@@ -16,7 +16,7 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
-/** The local calendar date (`YYYY-MM-DD`) and hour of an instant in a time zone. */
+/** Returns the local calendar date (`YYYY-MM-DD`) and hour of an instant in a time zone. */
 export function localDateHour(
   epochMs: number,
   timeZone: string,

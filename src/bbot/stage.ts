@@ -1,7 +1,7 @@
 /**
  * Item statuses on Bbot's fulfillment path, from least to most advanced. Bbot documents only
- * `waiting` on the wire; the other spellings follow the stage names of Bbot's help pages
- * (Accepted by Staff, Preparing, Ready for Driver / Waiting for Delivery, En Route, Delivered).
+ * `waiting` on the wire. The other spellings follow the stage names of Bbot's help pages:
+ * Accepted by Staff, Preparing, Ready for Driver / Waiting for Delivery, En Route, Delivered.
  * Statuses outside this table are kept as data and never rejected.
  */
 const STAGE_BY_STATUS: Record<string, string> = {

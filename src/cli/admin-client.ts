@@ -1,6 +1,6 @@
 import axios from "axios";
 
-/** Where the CLI finds a running service's admin API. */
+/** Location of a running service's admin API for the CLI. */
 export interface AdminTarget {
   /** Base URL of the service. Default `http://127.0.0.1:${PORT:-3000}`. */
   url: string;
@@ -8,7 +8,7 @@ export interface AdminTarget {
   token: string | undefined;
 }
 
-/** An admin API answer that was not a success, with the service's own error message. */
+/** An admin API response that was not a success, with the service's own error message. */
 export class AdminRequestError extends Error {
   override readonly name = "AdminRequestError";
 
@@ -32,7 +32,7 @@ export function adminTarget(
   };
 }
 
-/** Calls the running service's admin API under `/admin` and returns the JSON answer. */
+/** Calls the running service's admin API under `/admin` and returns the JSON response. */
 export class AdminClient {
   constructor(private readonly target: AdminTarget) {}
 

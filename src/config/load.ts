@@ -116,7 +116,7 @@ const VALIDATE_OPTIONS = { abortEarly: false, stripUnknown: false } as const;
 
 /**
  * Tells whether a problem only repeats an unset variable: a rule broken by the variable's empty
- * value, or an object-level rule of the object that holds it (such as "needs an id").
+ * value, or an object-level rule of the object that contains it (such as "needs an id").
  */
 function followsFromUnset(path: string, unset: readonly string[]): boolean {
   return unset.some(
@@ -297,7 +297,7 @@ function crossCheck(
       if (other !== undefined) {
         problems.push({
           path: `${at}.${key}`,
-          message: `also used by restaurants[${other}]; webhooks could not be told apart`,
+          message: `also used by restaurants[${other}], so webhooks could not be matched to one of them. Give each restaurant its own id`,
           value,
         });
       }

@@ -4,7 +4,7 @@ import "../yup-messages.ts";
 import { EVENT_TYPES } from "../orders/events.ts";
 import { PERSONAL_FIELDS } from "../orders/model.ts";
 
-/** Tells whether the runtime knows an IANA time zone name. */
+/** Tells whether the runtime supports an IANA time zone name. */
 export function isTimeZone(value: string): boolean {
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: value });

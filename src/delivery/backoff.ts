@@ -1,11 +1,11 @@
 import type { BreakerPolicy, RetryPolicy } from "../config/schema.ts";
 
 /**
- * The delay before the attempt after `attempts` failed ones: exponential from
- * `initialDelayMs`, capped at `maxDelayMs`, then spread by ±`jitter` so retries of many
+ * Returns the delay before the attempt after `attempts` failed ones. It grows exponentially
+ * from `initialDelayMs` up to `maxDelayMs`, then is spread by ±`jitter` so retries of many
  * deliveries do not arrive together. Jitter can take a delay past the cap by up to `jitter`.
- * With the defaults, the 17 waits between 18 attempts add up to 50.5 hours (about two days).
- * The ±20 % jitter moves that total between 30.8 and 46.2 hours.
+ * With the defaults, the 17 waits between 18 attempts add up to 50.5 hours (about two days),
+ * and the ±20 % jitter moves that total between 40.4 and 60.6 hours.
  */
 export function retryDelay(
   policy: RetryPolicy,

@@ -18,7 +18,7 @@ export interface AdapterState {
   set<T>(orderId: string, value: T): Promise<void>;
 }
 
-/** What the engine gives an adapter for one attempt of one delivery. */
+/** Context the engine gives an adapter for one attempt of one delivery. */
 export interface DeliveryContext {
   /** The same across every retry and replay of this delivery; send it as `Idempotency-Key`. */
   idempotencyKey: string;
@@ -75,6 +75,6 @@ export interface AdapterFactory<Options = unknown> {
 }
 
 /** Adapter types by name. */
-// Each factory checks its own options type, so the registry holds factories of several.
+// Each factory checks its own options type, so the registry contains factories of several.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AdapterRegistry = ReadonlyMap<string, AdapterFactory<any>>;

@@ -51,9 +51,10 @@ export interface DeliveryEngineOptions {
 class AttemptTimeout extends TransientDeliveryError {}
 
 /**
- * The delivery engine: plans one outbox row per event and subscribed adapter, runs due
- * deliveries one at a time per order and adapter in event order, retries transient failures
- * with backoff, dead-letters permanent ones and pauses failing destinations with a breaker.
+ * The delivery engine. It plans one outbox row per event and subscribed adapter, and runs due
+ * deliveries one at a time per order and adapter, in event order. Transient failures are
+ * retried with backoff, permanent ones become dead letters, and a breaker pauses a failing
+ * destination.
  */
 export class DeliveryEngine implements DeliveryPlanner {
   readonly slots = new Map<string, AdapterSlot>();
@@ -237,7 +238,7 @@ export class DeliveryEngine implements DeliveryPlanner {
     return this.running.size;
   }
 
-  /** Returns the id of the dead delivery that holds a pending one back in its order's chain. */
+  /** Returns the id of the dead delivery that blocks a pending one in its order's chain. */
   heldBy(record: DeliveryRecord): string | undefined {
     if (record.status !== "pending") return undefined;
     const chain = this.open.chain(
@@ -344,8 +345,8 @@ export class DeliveryEngine implements DeliveryPlanner {
 
   /**
    * Tells whether a chain's head may start now. Only a chain's head may run, which keeps each
-   * order's events in order per adapter; a dead head holds back its order's later events until
-   * an operator retries or discards it. Dead-letter alerts (sequence 0) never hold a chain back.
+   * order's events in order per adapter. A dead head blocks its order's later events until an
+   * operator retries or discards it, but dead-letter alerts (sequence 0) never block a chain.
    * A running record anywhere in the chain blocks it, because a record that sorts first can
    * join a chain while a later one runs (an alert, an operator retry).
    */

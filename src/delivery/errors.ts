@@ -24,7 +24,7 @@ export class PermanentDeliveryError extends Error {
   }
 }
 
-/** What a delivery record keeps of a failed attempt. */
+/** Details a delivery record keeps of a failed attempt. */
 export interface FailureDetails {
   /** HTTP status of the destination's response, when there was one. */
   status?: number;

@@ -20,10 +20,10 @@ export interface HttpDeliveryRequest {
 }
 
 /**
- * Sends one HTTP request for a delivery, with the delivery's `Idempotency-Key` and time limit.
- * Resolves with the response when it is a success; otherwise throws a `TransientDeliveryError`
- * for network errors, timeouts, 408, 425, 429 and 5xx (with `Retry-After` honoured) and a
- * `PermanentDeliveryError` for every other status.
+ * Sends one HTTP request for a delivery, with the delivery's `Idempotency-Key` and time limit,
+ * and resolves with the response when it is a success. Network errors, timeouts, 408, 425,
+ * 429 and 5xx throw a `TransientDeliveryError`, with `Retry-After` honoured. Every other
+ * status throws a `PermanentDeliveryError`.
  */
 export async function sendHttp(
   request: HttpDeliveryRequest,

@@ -9,7 +9,7 @@ import {
   type DeliveryStatus,
 } from "./records.ts";
 
-/** Which deliveries an operator command applies to. Every given field must match. */
+/** Filter of the deliveries an operator command applies to. Every given field must match. */
 export interface DeliveryFilter {
   ids?: string[];
   status?: DeliveryStatus | "open";
@@ -279,7 +279,7 @@ function newResult(
   };
 }
 
-/** The ids a filter names that none of the found records has. */
+/** Returns the ids a filter names that none of the found records has. */
 function missingIds(
   filter: DeliveryFilter,
   found: readonly DeliveryRecord[],

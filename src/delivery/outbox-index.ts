@@ -61,17 +61,17 @@ export class OutboxIndex {
     this.touch(slotOf(record), chainOf(record));
   }
 
-  /** Every chain of an adapter, oldest first. */
+  /** Returns every chain of an adapter, oldest first. */
   chainsOf(slot: string): Iterable<[string, DeliveryRecord[]]> {
     return this.chains.get(slot)?.entries() ?? [];
   }
 
-  /** One chain of an adapter, or undefined when it has no open record. */
+  /** Returns one chain of an adapter, or undefined when it has no open record. */
   chain(slot: string, key: string): DeliveryRecord[] | undefined {
     return this.chains.get(slot)?.get(key);
   }
 
-  /** Returns and forgets the chains changed since the last call, per adapter. */
+  /** Returns the chains changed since the last call, per adapter, and clears the list. */
   takeTouched(): Map<string, Set<string>> {
     const taken = new Map(this.touched);
     this.touched.clear();
@@ -85,7 +85,7 @@ export class OutboxIndex {
   }
 }
 
-/** The key of a restaurant's adapter in the engine. */
+/** Returns the key of a restaurant's adapter in the engine. */
 export function slotKey(restaurantId: string, adapter: string): string {
   return `${restaurantId}/${adapter}`;
 }

@@ -28,7 +28,7 @@ export interface DeliveryRecord {
   /** The same across every retry and replay; HTTP adapters send it as `Idempotency-Key`. */
   idempotencyKey: string;
   eventId: string;
-  /** The `events` partition that holds the event. */
+  /** The `events` partition that contains the event. */
   eventPartition: string;
   eventType: string;
   restaurantId: string;
@@ -45,7 +45,7 @@ export interface DeliveryRecord {
   lastError: DeliveryError | null;
   /** The latest attempts, newest last (at most `HISTORY_LIMIT`). */
   history: AttemptRecord[];
-  /** Why the delivery is dead or discarded. */
+  /** Reason the delivery is dead or discarded. */
   reason: string | null;
   deliveredAt: number | null;
 }
@@ -87,19 +87,20 @@ export function newDelivery(input: {
   };
 }
 
-/** The outbox partition of a pending or dead delivery. */
+/** Returns the outbox partition of a pending or dead delivery. */
 export function outboxPartition(deliveryId: string): string {
   return bucketOf(deliveryId);
 }
 
-/** The partition of a finished (delivered or discarded) delivery: its UTC day and bucket. */
+/** Returns the partition of a finished (delivered or discarded) delivery: its UTC day and bucket. */
 export function finishedPartition(record: DeliveryRecord): string {
   return `${dayPartition(record.updatedAt)}.${bucketOf(record.id)}`;
 }
 
 /**
- * The store changes that save a delivery: open ones (pending, dead) live in the outbox, which
- * is always in memory; finished ones move to the `delivered` table, kept by day for pruning.
+ * Returns the store changes that save a delivery. Open ones (pending, dead) live in the
+ * outbox, which is always in memory. Finished ones move to the `delivered` table, kept by day
+ * for pruning.
  */
 export function saveDeliveryOps(record: DeliveryRecord): StoreOp[] {
   const outbox = {

@@ -102,8 +102,8 @@ export function detectChanges(
 }
 
 /**
- * The order as it stood when placed, inferred from a later first snapshot: items waiting,
- * not closed, and the money of refunded items still counted, so their refund is detected.
+ * Infers the order as it stood when placed from a later first snapshot: items waiting, not
+ * closed, and the money of refunded items still counted, so their refund is detected.
  */
 function placedVersionOf(order: CanonicalOrder): CanonicalOrder {
   const items = order.items.map((item) => ({ ...item, status: "waiting" }));
@@ -173,8 +173,8 @@ function contentOf(item: OrderItem): string {
 }
 
 /**
- * The refund of one change: each money component that went down. Computed from cumulative
- * totals, never from a flag, so a partial and a later full refund add up to the whole.
+ * Computes the refund of one change: each money component that went down. It comes from
+ * cumulative totals, never from a flag, so a partial and a later full refund add up to the whole.
  */
 function refundBetween(
   before: CanonicalOrder,
@@ -249,8 +249,8 @@ function changedFields(
     });
   }
 
-  // Decreases are refunds and tips have their own event; an increase not explained by an
-  // item change is reported here, so no change of money goes unseen.
+  // Decreases are refunds, and tips have their own event. An increase that no item change
+  // explains is reported here, so no change of money goes unseen.
   if (!itemsChanged) {
     for (const field of ["pretaxCents", "taxCents", "feeCents"] as const) {
       if (after[field] > before[field])

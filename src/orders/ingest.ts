@@ -113,8 +113,8 @@ export class OrderIngestor {
     const next = mapOrder(payload, restaurant);
     const revision = revisionOf(payload);
     const partition = orderPartition(next.businessDate, next.orderId);
-    // NOTE: the partition comes from the order's placement time, which Bbot does not change;
-    // a snapshot with a different `time` would be looked up in another partition.
+    // NOTE: the partition comes from the order's placement time, which Bbot does not change.
+    // A snapshot with a different `time` would be looked up in another partition.
     const stored = await this.store.get<StoredOrder>(
       "orders",
       partition,

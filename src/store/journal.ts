@@ -31,7 +31,7 @@ const SEGMENT_NAME = /^(\d{10})\.ndjson$/;
  *
  * Group commit: records appended while a write is in progress wait and share the next write
  * and its `fdatasync`, so one flush serves every request that arrived meanwhile. `append`
- * resolves only after the flush, which is what lets the service answer 2xx safely.
+ * resolves only after the flush, which is what lets the service respond 2xx safely.
  */
 export class Journal {
   private handle: FileHandle | undefined;
@@ -193,7 +193,7 @@ async function readSegment(file: string): Promise<RecoveredSegment> {
       records.push(JSON.parse(line));
     } catch (error) {
       // Only the unterminated last line can come from a write cut short by a crash; that
-      // write was never acknowledged, so skipping it loses nothing that was answered 2xx.
+      // write was never acknowledged, so skipping it loses nothing that got a 2xx response.
       if (isLast) {
         tornTail = true;
         return;

@@ -376,8 +376,8 @@ export class FileStore implements Store {
         `data folder ${this.options.dataDir} is in use by process ${holder}; stop it first, or give this one another BBOT_BRIDGE_DATA_DIR`,
       );
     }
-    // NOTE: a lock left by a process that was killed is taken over; if the system has since
-    // given its pid to an unrelated live process, the lock is wrongly seen as held.
+    // NOTE: a lock left by a killed process is taken over. If the system has since given its
+    // pid to an unrelated live process, the lock is wrongly seen as held.
     await rm(this.lockFile, { force: true });
     await this.acquireLock();
   }

@@ -47,9 +47,9 @@ export class PartitionedTable {
   private readonly appendWrites = new Map<string, Promise<void>>();
 
   /**
-   * `appendOnly` suits tables whose rows are written once and rarely read again (events,
-   * finished deliveries): a new row does not load its partition; it waits in memory until
-   * compaction appends it to the file, and then leaves memory.
+   * `appendOnly` suits tables whose rows are written once and rarely read again, such as
+   * events and finished deliveries. A new row then does not load its partition. It waits in
+   * memory until compaction appends it to the file, and then leaves memory.
    */
   constructor(
     readonly name: string,

@@ -22,7 +22,7 @@ import {
   lifecycleSnapshots,
 } from "./sample-events.ts";
 
-/** A destination under test control: what it received, and how it answers next. */
+/** A destination under test control: what it received, and how it responds next. */
 export interface ContractDestination {
   /** Every request body or line the destination received, as text. */
   received(): Promise<string[]>;
@@ -57,7 +57,7 @@ export function memoryState(): AdapterState {
   };
 }
 
-/** A delivery context for calling `handle` directly. */
+/** Builds a delivery context for calling `handle` directly. */
 export function deliveryContext(
   overrides: Partial<DeliveryContext> = {},
 ): DeliveryContext {

@@ -33,7 +33,7 @@ export type Reply =
  */
 export class FakeDownstream {
   readonly received: ReceivedRequest[] = [];
-  /** Decides each answer; the default accepts everything. */
+  /** Decides each response. The default accepts everything. */
   reply: (request: ReceivedRequest) => Reply = () => ({ status: 200 });
   maxInFlight = 0;
   /** The highest number of requests of one order in flight at the same time. */
@@ -71,7 +71,7 @@ export class FakeDownstream {
     return this.heldResponses.length;
   }
 
-  /** Answers every held request with 200. */
+  /** Responds 200 to every held request. */
   release(): void {
     for (const [request, response] of this.heldResponses.splice(0)) {
       request.answered = 200;
@@ -90,7 +90,7 @@ export class FakeDownstream {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** Requests answered with a 2xx status, in arrival order. */
+  /** Requests that got a 2xx response, in arrival order. */
   accepted(): ReceivedRequest[] {
     return this.received.filter(
       (request) =>

@@ -18,7 +18,7 @@ import {
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 
-/** The demo restaurant of the default config, as tests use it. */
+/** Returns the demo restaurant of the default config, as tests use it. */
 export function demoRestaurant(
   overrides: Record<string, unknown> = {},
 ): RestaurantConfig {
@@ -42,7 +42,7 @@ export function readFixture(name: string): BbotWebhook {
   return JSON.parse(readFileSync(`${FIXTURES}${name}`, "utf8")) as BbotWebhook;
 }
 
-/** The sample order's lifecycle snapshots in order: placed, accepted, ready, delivered, refund, closed. */
+/** Returns the sample order's lifecycle snapshots in order: placed, accepted, ready, delivered, refund, closed. */
 export function lifecycleSnapshots(): BbotWebhook[] {
   return readdirSync(`${FIXTURES}lifecycle`)
     .filter((name) => name.endsWith(".json"))
@@ -113,7 +113,7 @@ export function eventsOf(
   return events;
 }
 
-/** The sample lifecycle's events of one type. */
+/** Returns the sample lifecycle's events of one type. */
 export function sampleEvents<T extends OrderEvent["type"]>(
   type: T,
 ): OrderEvent<T>[] {
